@@ -1,0 +1,5 @@
+"""Build hook: everything else lives in pyproject.toml."""
+
+from setuptools import setup
+
+setup()
