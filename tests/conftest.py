@@ -21,3 +21,13 @@ def ts48_profile(request: pytest.FixtureRequest) -> tuple[str, bytes]:
     if path is None:
         pytest.skip(f"TS.48 profiles not found in {SHARED_PROFILES} (the shared/ folder)")
     return path.stem, path.read_bytes()
+
+
+@pytest.fixture(params=["python", "native"])
+def backend(request: pytest.FixtureRequest) -> object:
+    """Each hot-path back-end in turn; native is skipped with the reason it is missing."""
+    from m2mrsp import backend as selection
+
+    if request.param == "native" and not selection.HAS_NATIVE:
+        pytest.skip(str(selection.NATIVE_ERROR))
+    return selection.get(request.param)

@@ -8,7 +8,10 @@ SCP03t rules (SGP.02 §4.1.3.3 as digested in PROTOCOL.md §5.6-5.8):
 
 * wrap: ``counter += 1``; ``ICV = AES-ECB(S-ENC, counter as 16 bytes)``;
   ``C = AES-CBC(S-ENC, ICV, data ‖ 80 00..)``; ``L = BER-length(len(C) + 8)``;
-  ``full = AES-CMAC(S-MAC, MCV ‖ tag ‖ L ‖ C)``; TLV = ``tag ‖ L ‖ C ‖ full[:8]``; ``MCV = full``.
+  ``full = AES-CMAC(S-MAC, MCV ‖ tag ‖ L ‖ C)``; TLV = ``tag ‖ L ‖ C ‖ full[:8]``;
+  ``MCV = full``. Wrapping more than ``MAX_SEGMENT_PLAINTEXT`` bytes in one segment is
+  ``SEGMENT_TOO_LARGE``, a segment size below 1 ``BAD_LENGTH`` (segment 0, offset 0); wrapping
+  no data at all with ``wrap_all`` gives no segment.
 * unwrap (card side), per TLV at offset ``o`` of the batch, checks in this order and reports:
   malformed header -> ``MALFORMED_TLV`` at the TLV error's offset; tag not the expected one ->
   ``WRONG_TAG`` at ``o``; TLV longer than ``MAX_SEGMENT_TLV`` -> ``SEGMENT_TOO_LARGE`` at ``o``;
