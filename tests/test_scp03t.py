@@ -55,26 +55,26 @@ def _cipher(
 
 
 def test_wrap_matches_worked_example(backend: Any) -> None:
-    tlv, state = _cipher(backend: Any).wrap_segment(Scp03tState(MCV_AFTER_85, 0), HEADER_PE)
+    tlv, state = _cipher(backend).wrap_segment(Scp03tState(MCV_AFTER_85, 0), HEADER_PE)
     assert tlv == SEGMENT_86
     assert state == Scp03tState(MCV_AFTER_86, 1)
 
 
 def test_unwrap_matches_worked_example(backend: Any) -> None:
-    plain, state = _cipher(backend: Any).unwrap_segment(Scp03tState(MCV_AFTER_85, 0), SEGMENT_86)
+    plain, state = _cipher(backend).unwrap_segment(Scp03tState(MCV_AFTER_85, 0), SEGMENT_86)
     assert plain == HEADER_PE
     assert state == Scp03tState(MCV_AFTER_86, 1)
 
 
 def test_response_matches_worked_example(backend: Any) -> None:
-    cipher = _cipher(backend: Any)
+    cipher = _cipher(backend)
     state = Scp03tState(MCV_AFTER_86, 1)
     assert cipher.wrap_response(state, EUICC_RESPONSE_OK) == RESPONSE_86
     assert cipher.unwrap_response(state, RESPONSE_86) == EUICC_RESPONSE_OK
 
 
 def test_empty_response_is_mac_only(backend: Any) -> None:
-    cipher = _cipher(backend: Any)
+    cipher = _cipher(backend)
     state = Scp03tState(MCV_AFTER_86, 1)
     ack = cipher.wrap_response(state, b"")
     ctx = cmac.CMAC(algorithms.AES(S_RMAC))
@@ -84,7 +84,7 @@ def test_empty_response_is_mac_only(backend: Any) -> None:
 
 
 def test_bsp_vectors(backend: Any) -> None:
-    cipher = _cipher(backend: Any, BSP_ENC, BSP_MAC, bytes(16))
+    cipher = _cipher(backend, BSP_ENC, BSP_MAC, bytes(16))
     tlv1, state = cipher.wrap_segment(Scp03tState(BSP_MCV, 0), BSP_PLAIN_1, tag=0x87)
     assert tlv1 == BSP_TLV_1
     # Step 2 is MAC-only (BSP tag 88), which SCP03t lacks: compute its MCV with a plain CMAC.
@@ -102,27 +102,27 @@ def test_round_trip_at_boundaries(backend: Any, size: int) -> None:
     data = bytes(range(256)) * 4
     data = data[:size]
     start = Scp03tState(MCV_AFTER_85, 41)
-    tlv, sent = _cipher(backend: Any).wrap_segment(start, data)
+    tlv, sent = _cipher(backend).wrap_segment(start, data)
     assert len(tlv) <= 1020
-    plain, received = _cipher(backend: Any).unwrap_segment(start, tlv)
+    plain, received = _cipher(backend).unwrap_segment(start, tlv)
     assert plain == data
     assert received == sent == Scp03tState(sent.mcv, 42)
 
 
 def test_largest_segment_is_1020_bytes(backend: Any) -> None:
-    tlv, _ = _cipher(backend: Any).wrap_segment(Scp03tState(bytes(16), 0), bytes(1007))
+    tlv, _ = _cipher(backend).wrap_segment(Scp03tState(bytes(16), 0), bytes(1007))
     assert tlv[:4] == h("868203f8") and len(tlv) == 1020
     with pytest.raises(ScpError) as err:
-        _cipher(backend: Any).wrap_segment(Scp03tState(bytes(16), 0), bytes(1008))
+        _cipher(backend).wrap_segment(Scp03tState(bytes(16), 0), bytes(1008))
     assert err.value.kind is ScpErrorKind.SEGMENT_TOO_LARGE
 
 
 def test_wrap_all_then_unwrap_all(backend: Any) -> None:
     data = bytes((i * 7) & 0xFF for i in range(5000))
     start = Scp03tState(MCV_AFTER_85, 0)
-    wrapped = _cipher(backend: Any).wrap_all(start, data, 1007)
+    wrapped = _cipher(backend).wrap_all(start, data, 1007)
     assert [len(t) for t in wrapped.tlvs] == [1020] * 4 + [988]
-    unwrapped = _cipher(backend: Any).unwrap_all(start, b"".join(wrapped.tlvs))
+    unwrapped = _cipher(backend).unwrap_all(start, b"".join(wrapped.tlvs))
     assert b"".join(unwrapped.plaintexts) == data
     assert unwrapped.mcvs == wrapped.mcvs
     assert unwrapped.state == wrapped.state == Scp03tState(wrapped.mcvs[-1], 5)
@@ -134,19 +134,19 @@ def test_flipped_bit_is_a_mac_error_before_decryption(backend: Any) -> None:
         tampered = bytearray(SEGMENT_86)
         tampered[2 + index] ^= 0x01
         with pytest.raises(ScpError) as err:
-            _cipher(backend: Any).unwrap_segment(start, bytes(tampered))
+            _cipher(backend).unwrap_segment(start, bytes(tampered))
         assert err.value.kind is ScpErrorKind.MAC_MISMATCH
         assert err.value.offset == len(SEGMENT_86) - 8
 
 
 def test_batch_error_reports_segment_offset_and_partial(backend: Any) -> None:
     start = Scp03tState(MCV_AFTER_85, 0)
-    wrapped = _cipher(backend: Any).wrap_all(start, bytes(3000), 1000)
+    wrapped = _cipher(backend).wrap_all(start, bytes(3000), 1000)
     blob = bytearray(b"".join(wrapped.tlvs))
     second = len(wrapped.tlvs[0])
     blob[second + 10] ^= 0x80
     with pytest.raises(ScpError) as err:
-        _cipher(backend: Any).unwrap_all(start, bytes(blob))
+        _cipher(backend).unwrap_all(start, bytes(blob))
     assert (err.value.kind, err.value.segment) == (ScpErrorKind.MAC_MISMATCH, 1)
     assert err.value.offset == second + len(wrapped.tlvs[1]) - 8
     assert err.value.partial.plaintexts == [bytes(1000)]
@@ -168,13 +168,13 @@ def test_malformed_segments(
     backend: Any, blob: bytes, kind: ScpErrorKind, offset: int
 ) -> None:
     with pytest.raises(ScpError) as err:
-        _cipher(backend: Any).unwrap_all(Scp03tState(bytes(16), 0), blob)
+        _cipher(backend).unwrap_all(Scp03tState(bytes(16), 0), blob)
     assert (err.value.kind, err.value.segment, err.value.offset) == (kind, 0, offset)
 
 
 def test_replayed_segment_fails(backend: Any) -> None:
     start = Scp03tState(MCV_AFTER_85, 0)
-    card = _cipher(backend: Any)
+    card = _cipher(backend)
     _, state = card.unwrap_segment(start, SEGMENT_86)
     with pytest.raises(ScpError) as err:
         card.unwrap_segment(state, SEGMENT_86)
@@ -193,5 +193,5 @@ def test_bad_padding_is_reported_after_a_good_mac(backend: Any) -> None:
     ctx.update(MCV_AFTER_85 + b"\x86\x18" + cipher_text)
     tlv = b"\x86\x18" + cipher_text + ctx.finalize()[:8]
     with pytest.raises(ScpError) as err:
-        _cipher(backend: Any).unwrap_segment(Scp03tState(MCV_AFTER_85, 0), tlv)
+        _cipher(backend).unwrap_segment(Scp03tState(MCV_AFTER_85, 0), tlv)
     assert (err.value.kind, err.value.offset) == (ScpErrorKind.BAD_PADDING, 2)
