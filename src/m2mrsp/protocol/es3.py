@@ -1,0 +1,110 @@
+"""ES3 (SM-DP <-> SM-SR) function calls as bytes, PROTOCOL.md §2.1.
+
+SGP.02 carries ES3 as SOAP web services; PROTOCOL.md §10 allows modelling them with the same
+fields. This module encodes each request and response as canonical UTF-8 JSON (sorted keys, no
+spaces), so what crosses ES3 is a real byte string that can be traced, counted and replayed.
+Binary fields (``Data``, ``EuiccResponseData``, certificates) travel as upper-case hex, as in
+the SOAP binding.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from m2mrsp.errors import Es3Error
+
+EXECUTED_SUCCESS = "Executed-Success"
+EXECUTED_WITH_WARNING = "Executed-WithWarning"
+FAILED = "Failed"
+EXPIRED = "Expired"
+# Njiwa's subject/reason pair for an execution error ([N]; the full code table is unconfirmed).
+SUBJECT_EXECUTION = "8.4"
+REASON_EXECUTION_ERROR = "4.2"
+DEFAULT_VALIDITY_SECONDS = 3600
+
+FUNCTIONS = frozenset(
+    {
+        "GetEIS",
+        "CreateISDP",
+        "SendData",
+        "ProfileDownloadCompleted",
+        "EnableProfile",
+        "DisableProfile",
+        "DeleteISDP",
+        "UpdatePolicyRules",
+    }
+)
+
+
+def _dump(document: dict[str, Any]) -> bytes:
+    return json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
+
+
+def encode_request(function: str, call_id: int, **fields: Any) -> bytes:
+    """An ES3 request: the function name, its call identifier, validity and fields."""
+    if function not in FUNCTIONS:
+        raise ValueError(f"unknown ES3 function {function!r}")
+    document = {
+        "Function": function,
+        "FunctionCallIdentifier": str(call_id),
+        "ValidityPeriod": DEFAULT_VALIDITY_SECONDS,
+        **fields,
+    }
+    return _dump(document)
+
+
+def decode_request(data: bytes) -> tuple[str, dict[str, Any]]:
+    """``(function, fields)`` of an ES3 request.
+
+    Raises:
+        Es3Error: not JSON, not an object, or an unknown function.
+    """
+    document = _load(data)
+    function = document.pop("Function", None)
+    if function not in FUNCTIONS:
+        raise Es3Error(f"unknown ES3 function {function!r}")
+    return str(function), document
+
+
+def encode_response(status: str = EXECUTED_SUCCESS, message: str = "", **fields: Any) -> bytes:
+    """An ES3 response with its FunctionExecutionStatus (and StatusCodeData on failure)."""
+    execution: dict[str, Any] = {"Status": status}
+    if status == FAILED:
+        execution["StatusCodeData"] = {
+            "SubjectCode": SUBJECT_EXECUTION,
+            "ReasonCode": REASON_EXECUTION_ERROR,
+            "Message": message,
+        }
+    return _dump({"FunctionExecutionStatus": execution, **fields})
+
+
+def decode_response(data: bytes) -> dict[str, Any]:
+    """The fields of an ES3 response (with ``Status``); a failure raises.
+
+    Raises:
+        Es3Error: malformed, or a status other than success (the message is the card's or the
+            SM-SR's explanation).
+    """
+    document = _load(data)
+    execution = document.pop("FunctionExecutionStatus", None)
+    if not isinstance(execution, dict) or "Status" not in execution:
+        raise Es3Error("ES3 response without FunctionExecutionStatus")
+    status = execution["Status"]
+    if status not in (EXECUTED_SUCCESS, EXECUTED_WITH_WARNING):
+        detail = execution.get("StatusCodeData", {}).get("Message", "")
+        error = Es3Error(f"ES3 call {status}: {detail}" if detail else f"ES3 call {status}")
+        error.fields = document  # type: ignore[attr-defined]
+        raise error
+    document["Status"] = status
+    return document
+
+
+def _load(data: bytes) -> dict[str, Any]:
+    try:
+        document = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise Es3Error(f"ES3 message is not JSON: {err}") from None
+    if not isinstance(document, dict):
+        raise Es3Error("ES3 message is not a JSON object")
+    return document

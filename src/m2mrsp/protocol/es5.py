@@ -1,0 +1,88 @@
+"""ES5 remote-management scripts (ETSI TS 102 226 expanded format), PROTOCOL.md §2.2.
+
+A command script is ``AA L { item }*``. An item is either ``22 L C-APDU`` or, for ES8 traffic
+protected by SCP03t, the SCP03t TLV itself (``84``/``85``/``86``): the [D] choice of §2.2. The
+card answers with ``AB L { 80 n  item }*`` where ``n`` counts the executed commands and each
+item is ``23 L R-APDU`` or the SCP03t response TLV. Execution stops at the first failing
+command, whose answer is the last item.
+"""
+
+from __future__ import annotations
+
+from m2mrsp import tlv
+from m2mrsp.errors import TlvError, TlvErrorKind
+
+COMMAND_SCRIPT = 0xAA
+RESPONSE_SCRIPT = 0xAB
+C_APDU = 0x22
+R_APDU = 0x23
+EXECUTED_COUNT = 0x80
+# SCP03t command and response tags carried as they are (§5.5), and the 9F8x error TLVs.
+SCP03T_TAGS = frozenset({0x84, 0x85, 0x86, 0x9F84, 0x9F85, 0x9F86})
+
+
+def command_item(apdu: bytes) -> bytes:
+    """One C-APDU as a script item."""
+    return tlv.encode_tlv(C_APDU, apdu)
+
+
+def build_command_script(items: list[bytes]) -> bytes:
+    """``AA`` around already-encoded items (``22`` APDUs or SCP03t TLVs)."""
+    return tlv.encode_tlv(COMMAND_SCRIPT, b"".join(items))
+
+
+def parse_command_script(script: bytes) -> list[tuple[int, bytes]]:
+    """The items of a command script: ``(22, apdu)`` or ``(tag, whole SCP03t TLV)``.
+
+    Raises:
+        TlvError: malformed, not an ``AA`` script, or an item that is neither kind.
+    """
+    body = tlv.decode_single(script, COMMAND_SCRIPT)
+    base = len(script) - len(body)
+    items: list[tuple[int, bytes]] = []
+    for item in tlv.iter_tlvs(body):
+        if item.tag == C_APDU:
+            items.append((C_APDU, item.value(body)))
+        elif item.tag in SCP03T_TAGS:
+            items.append((item.tag, body[item.offset : item.end]))
+        else:
+            raise TlvError(TlvErrorKind.UNEXPECTED_TAG, base + item.offset, f"item {item.tag:X}")
+    return items
+
+
+def build_response_script(items: list[bytes]) -> bytes:
+    """``AB`` with the executed count and the already-encoded response items."""
+    count = len(items).to_bytes(max(1, (len(items).bit_length() + 7) // 8), "big")
+    return tlv.encode_tlv(RESPONSE_SCRIPT, tlv.encode_tlv(EXECUTED_COUNT, count) + b"".join(items))
+
+
+def response_item(rapdu: bytes) -> bytes:
+    """One R-APDU (data ‖ SW1 SW2) as a response item."""
+    return tlv.encode_tlv(R_APDU, rapdu)
+
+
+def parse_response_script(script: bytes) -> list[tuple[int, bytes]]:
+    """The response items, checked against the executed count.
+
+    Returns:
+        ``(23, R-APDU)`` or ``(tag, whole SCP03t TLV)`` per executed command.
+    """
+    body = tlv.decode_single(script, RESPONSE_SCRIPT)
+    base = len(script) - len(body)
+    entries = list(tlv.iter_tlvs(body))
+    if not entries or entries[0].tag != EXECUTED_COUNT or entries[0].length == 0:
+        raise TlvError(TlvErrorKind.UNEXPECTED_TAG, base, "response script without count")
+    count = int.from_bytes(entries[0].value(body), "big")
+    items: list[tuple[int, bytes]] = []
+    for item in entries[1:]:
+        if item.tag == R_APDU:
+            items.append((R_APDU, item.value(body)))
+        elif item.tag in SCP03T_TAGS:
+            items.append((item.tag, body[item.offset : item.end]))
+        else:
+            raise TlvError(TlvErrorKind.UNEXPECTED_TAG, base + item.offset, f"item {item.tag:X}")
+    if count != len(items):
+        raise TlvError(
+            TlvErrorKind.UNEXPECTED_TAG, base, f"count {count} but {len(items)} responses"
+        )
+    return items
