@@ -224,17 +224,23 @@ class InitializeUpdateResponse:
         """
         if len(body) < INIT_UPDATE_RESPONSE_LENGTH:
             raise ScpError(ScpErrorKind.BAD_LENGTH, offset=len(body), detail="short response")
-        div, kvn, scp, i_param = body[:10], body[10], body[11], body[12]
+        pos = KEY_DIVERSIFICATION_LENGTH
+        kvn, scp, i_param = body[pos], body[pos + 1], body[pos + 2]
         if scp != SCP03_IDENTIFIER:
-            raise ScpError(ScpErrorKind.SECURITY_LEVEL, offset=11, detail=f"SCP {scp:02X}")
+            raise ScpError(ScpErrorKind.SECURITY_LEVEL, offset=pos + 1, detail=f"SCP {scp:02X}")
         if i_param & I_S16_MODE:
-            raise ScpError(ScpErrorKind.SECURITY_LEVEL, offset=12, detail="S16 mode")
+            raise ScpError(ScpErrorKind.SECURITY_LEVEL, offset=pos + 2, detail="S16 mode")
         has_counter = bool(i_param & I_PSEUDO_RANDOM_CHALLENGE)
         expected = INIT_UPDATE_RESPONSE_LENGTH + SEQUENCE_COUNTER_LENGTH * has_counter
         if len(body) != expected:
             raise ScpError(ScpErrorKind.BAD_LENGTH, offset=min(len(body), expected))
-        counter = int.from_bytes(body[29:32], "big") if has_counter else None
-        return cls(div, kvn, i_param, body[13:21], body[21:29], counter)
+        challenge = pos + 3
+        cryptogram = challenge + CHALLENGE_LENGTH
+        end = cryptogram + CRYPTOGRAM_LENGTH
+        counter = int.from_bytes(body[end:], "big") if has_counter else None
+        return cls(
+            body[:pos], kvn, i_param, body[challenge:cryptogram], body[cryptogram:end], counter
+        )
 
     def encode(self) -> bytes:
         """The body bytes (card side)."""
