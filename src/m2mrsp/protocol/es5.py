@@ -86,3 +86,29 @@ def parse_response_script(script: bytes) -> list[tuple[int, bytes]]:
             TlvErrorKind.UNEXPECTED_TAG, base, f"count {count} but {len(items)} responses"
         )
     return items
+
+
+# [D] The SCP81 header X-Admin-Targeted-Application (or the SCP80 TAR) names the security
+# domain a script is for; here it travels as a 4F TLV in front of the script.
+TARGET_AID = 0x4F
+# [D] The SMS push that makes the card open its admin session is modelled as an empty command
+# script; the card answers it with its oldest pending notification (or an empty response).
+PUSH = build_command_script([])
+
+
+def frame(target_aid: bytes, script: bytes) -> bytes:
+    """An ES5 message: the targeted security domain's AID, then the script."""
+    return tlv.encode_tlv(TARGET_AID, target_aid) + script
+
+
+def parse_frame(message: bytes) -> tuple[bytes, bytes]:
+    """``(target AID, script)`` of an ES5 message.
+
+    Raises:
+        TlvError: no leading ``4F`` or a malformed one.
+    """
+    tag, value_offset, length = tlv.read_header(message, 0, len(message))
+    if tag != TARGET_AID:
+        raise TlvError(TlvErrorKind.UNEXPECTED_TAG, 0, "ES5 message without target AID")
+    end = value_offset + length
+    return bytes(message[value_offset:end]), bytes(message[end:])
