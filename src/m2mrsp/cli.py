@@ -1,0 +1,149 @@
+"""Command line: ``m2mrsp run`` provisions a profile and prints what each step cost.
+
+Every failure the user can cause (a missing file, a file that is not a profile package, a bad
+option) ends with one line on stderr and a non-zero exit status, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import NoReturn, TextIO
+
+from m2mrsp import __version__
+from m2mrsp.crypto.ecc import CURVES
+from m2mrsp.crypto.kdf import DEFAULT_KDF, KDFS
+from m2mrsp.errors import M2mRspError
+from m2mrsp.hotpath.types import MAX_SEGMENT_PLAINTEXT
+from m2mrsp.provisioning import Options, provision
+from m2mrsp.report import summary_lines, timing_tree, to_document
+from m2mrsp.timing import Recorder
+
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error in one line."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _segment_size(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= MAX_SEGMENT_PLAINTEXT:
+        raise argparse.ArgumentTypeError(f"must be 1..{MAX_SEGMENT_PLAINTEXT}, not {value}")
+    return value
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="m2mrsp", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"m2mrsp {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    run = commands.add_parser("run", help="provision one profile and print the timing tree")
+    run.add_argument("--profile", type=Path, help="a SAIP profile package (DER); default: "
+                     "the embedded default profile")
+    run.add_argument("--profile-size", type=_positive, help="grow the default profile to "
+                     "about this many bytes")
+    run.add_argument("--curve", choices=sorted(CURVES), default="p256")
+    run.add_argument("--segment-size", type=_segment_size, default=MAX_SEGMENT_PLAINTEXT,
+                     help=f"plaintext bytes per SCP03t segment (1..{MAX_SEGMENT_PLAINTEXT})")
+    run.add_argument("--segments-per-call", type=_positive, default=4,
+                     help="SCP03t segments per ES3 SendData")
+    run.add_argument("--kdf", choices=sorted(KDFS), default=DEFAULT_KDF,
+                     help="key-establishment KDF (SGP.02 uses x963)")
+    run.add_argument("--backend", choices=["python", "native"], default=None,
+                     help="hot-path back-end (default: as M2MRSP_NATIVE selects)")
+    run.add_argument("--seed", type=int, help="deterministic keys and randoms")
+    run.add_argument("--no-enable", action="store_true", help="stop after the download")
+    run.add_argument("--json", action="store_true", help="print a JSON document instead")
+    run.add_argument("--trace", type=Path, help="write every ES3/ES5/ES8 message as JSON lines")
+    run.add_argument("--key-log", type=Path, help="write the session secrets (lab use only)")
+    commands.add_parser("info", help="print the back-end and build details")
+    return parser
+
+
+def _read_profile(args: argparse.Namespace) -> bytes:
+    if args.profile is None:
+        from m2mrsp.saip.builder import build_default_profile
+
+        return build_default_profile(target_size=args.profile_size)
+    if args.profile_size is not None:
+        raise ValueError("--profile-size only applies to the default profile")
+    try:
+        return args.profile.read_bytes()
+    except OSError as err:
+        raise ValueError(f"cannot read {args.profile}: {err.strerror or err}") from None
+
+
+@contextlib.contextmanager
+def _optional_output(path: Path | None) -> Iterator[TextIO | None]:
+    if path is None:
+        yield None
+        return
+    try:
+        handle = path.open("w", encoding="utf-8")
+    except OSError as err:
+        raise ValueError(f"cannot write {path}: {err.strerror or err}") from None
+    with handle:
+        yield handle
+
+
+def _run(args: argparse.Namespace, out: TextIO) -> None:
+    from m2mrsp import backend
+
+    package = _read_profile(args)
+    options = Options(
+        curve=args.curve, segment_size=args.segment_size,
+        segments_per_call=args.segments_per_call, seed=args.seed, kdf=args.kdf,
+        backend=args.backend, enable=not args.no_enable,
+    )
+    recorder = Recorder()
+    with _optional_output(args.key_log) as key_log, recorder.active():
+        result = provision(package, options, key_log=key_log)
+    if args.trace is not None:
+        with _optional_output(args.trace) as trace:
+            result.wire.write_trace(trace)  # type: ignore[arg-type]
+    totals = recorder.totals()
+    if args.json:
+        json.dump(to_document(result, totals, args.segment_size), out, indent=2)
+        out.write("\n")
+        return
+    info = backend.build_info()
+    out.write(f"m2mrsp {__version__}: back-end {result.backend}, "
+              f"OpenSSL {info.get('openssl', 'unknown')}, curve {result.curve}\n")
+    for line in summary_lines(result, args.segment_size) + [""] + timing_tree(totals):
+        out.write(line + "\n")
+
+
+def _info(out: TextIO) -> None:
+    from m2mrsp import backend
+
+    for key, value in backend.build_info().items():
+        out.write(f"{key}: {value}\n")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``m2mrsp`` command; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "info":
+            _info(sys.stdout)
+        else:
+            _run(args, sys.stdout)
+    except (M2mRspError, ValueError) as err:
+        sys.stderr.write(f"m2mrsp: error: {err}\n")
+        return EXIT_FAILURE
+    return 0

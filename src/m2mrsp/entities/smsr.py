@@ -1,0 +1,222 @@
+"""The SM-SR: holds the EIS, owns the only channel to the card (ES5), relays ES8 blindly.
+
+It answers ES3 requests from the SM-DP (PROTOCOL.md §2.1) and turns them into ES5 scripts for
+the ISD-R (§2.2, §3, §7). ES8 data from the SM-DP arrives as ready-made script items; the SM-SR
+wraps them in a script addressed to the target security domain without reading them, and hands
+the card's response script back unread: it never holds profile plain text or ISD-P keys.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from m2mrsp.errors import CardError, Es3Error, M2mRspError
+from m2mrsp.protocol import apdu, es3, es5
+from m2mrsp.protocol.notification import Notification
+from m2mrsp.timing import span
+
+_log = logging.getLogger(__name__)
+
+# EIS profile states as the SM-SR sees them (PROTOCOL.md §7.3).
+IN_CREATION = "In-Creation"
+CREATED = "Created"
+DISABLED = "Disabled"
+ENABLED = "Enabled"
+
+
+@dataclass
+class ProfileRecord:
+    """One profile in the EIS."""
+
+    iccid: str
+    aid: bytes
+    state: str
+    mno_id: str = ""
+    required_memory: int = 0
+    pol2: str = ""
+    subscription_address: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Eis:
+    """The eUICC Information Set the EUM registers over ES1."""
+
+    eid: bytes
+    ecasd_certificate: bytes
+    eum_certificate: bytes
+    total_memory: int
+    platform_version: str = "4.2"
+    profiles: dict[bytes, ProfileRecord] = field(default_factory=dict)
+    notifications_seen: list[int] = field(default_factory=list)
+
+    @property
+    def free_memory(self) -> int:
+        return self.total_memory - sum(p.required_memory for p in self.profiles.values())
+
+    def by_iccid(self, iccid: str) -> ProfileRecord | None:
+        return next((p for p in self.profiles.values() if p.iccid == iccid), None)
+
+    def to_fields(self) -> dict[str, Any]:
+        return {
+            "Eid": self.eid.hex().upper(),
+            "EcasdCertificate": self.ecasd_certificate.hex().upper(),
+            "EumCertificate": self.eum_certificate.hex().upper(),
+            "PlatformVersion": self.platform_version,
+            "RemainingMemory": self.free_memory,
+            "Profiles": [
+                {"Iccid": p.iccid, "IsdPAid": p.aid.hex().upper(), "State": p.state}
+                for p in self.profiles.values()
+            ],
+        }
+
+
+class SmSr:
+    """SM-SR with its EIS store; ``connect_card`` gives it the ES5 channel to each eUICC."""
+
+    name = "SM-SR"
+
+    def __init__(self) -> None:
+        self._eis: dict[bytes, Eis] = {}
+        self._es5: dict[bytes, Callable[[bytes], bytes]] = {}
+        self._handlers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+            "GetEIS": self._get_eis,
+            "CreateISDP": self._create_isdp,
+            "SendData": self._send_data,
+            "ProfileDownloadCompleted": self._download_completed,
+            "EnableProfile": self._enable_profile,
+            "DeleteISDP": self._delete_isdp,
+        }
+
+    def register(self, eis: Eis, es5_link: Callable[[bytes], bytes]) -> None:
+        """ES1: the EUM registers an eUICC; ``es5_link`` reaches its ISD-R."""
+        self._eis[eis.eid] = eis
+        self._es5[eis.eid] = es5_link
+
+    def eis(self, eid: bytes) -> Eis:
+        """The EIS of ``eid`` (for reports and tests; the SM-DP uses ES3.GetEIS)."""
+        return self._eis[eid]
+
+    # -- ES3 ----------------------------------------------------------------------------------
+
+    def handle_es3(self, request: bytes) -> bytes:
+        """Serve one ES3 request; failures become a ``Failed`` response, never an exception."""
+        try:
+            function, fields = es3.decode_request(request)
+            with span(f"SM-SR {function}"):
+                answer = self._handlers[function](fields)
+        except KeyError as err:
+            return es3.encode_response(es3.FAILED, f"unsupported or incomplete request: {err}")
+        except (M2mRspError, ValueError) as err:
+            _log.info("ES3 request failed: %s", err)
+            return es3.encode_response(es3.FAILED, str(err))
+        return es3.encode_response(es3.EXECUTED_SUCCESS, **answer)
+
+    def _lookup(self, fields: dict[str, Any]) -> Eis:
+        eid = bytes.fromhex(fields["Eid"])
+        if eid not in self._eis:
+            raise Es3Error(f"unknown EID {fields['Eid']}")
+        return self._eis[eid]
+
+    def _get_eis(self, fields: dict[str, Any]) -> dict[str, Any]:
+        return {"Eis": self._lookup(fields).to_fields()}
+
+    def _create_isdp(self, fields: dict[str, Any]) -> dict[str, Any]:
+        eis = self._lookup(fields)
+        iccid, memory = str(fields["Iccid"]), int(fields["RequiredMemory"])
+        if eis.by_iccid(iccid) is not None:
+            raise Es3Error(f"ICCID {iccid} already on this eUICC")
+        if memory > eis.free_memory:
+            raise Es3Error(f"not enough memory: {memory} asked, {eis.free_memory} free")
+        aid = self._allocate_aid(eis)
+        record = ProfileRecord(iccid, aid, IN_CREATION, str(fields.get("MnoId", "")), memory)
+        eis.profiles[aid] = record
+        command = apdu.build_create_isdp(aid, memory).to_bytes()
+        try:
+            response = self._run_apdus(eis, apdu.ISD_R_AID, [command])
+        except CardError:
+            del eis.profiles[aid]
+            raise
+        record.state = CREATED
+        return {"IsdPAid": aid.hex().upper(), "EuiccResponseData": response.hex().upper()}
+
+    @staticmethod
+    def _allocate_aid(eis: Eis) -> bytes:
+        """[D] first free TAR from 000010 (PROTOCOL.md §1.4)."""
+        for tar in range(apdu.ISDP_TAR_MIN, apdu.ISDP_TAR_MAX + 1):
+            aid = apdu.isdp_aid(tar)
+            if aid not in eis.profiles:
+                return aid
+        raise Es3Error("no free ISD-P TAR")
+
+    def _send_data(self, fields: dict[str, Any]) -> dict[str, Any]:
+        eis = self._lookup(fields)
+        target = bytes.fromhex(fields["SdAid"]) if fields.get("SdAid") else apdu.ISD_R_AID
+        if target != apdu.ISD_R_AID and target not in eis.profiles:
+            raise Es3Error(f"no ISD-P {target.hex().upper()} on this eUICC")
+        script = es5.build_command_script([bytes.fromhex(fields["Data"])])
+        response = self._es5[eis.eid](es5.frame(target, script))
+        return {"EuiccResponseData": response.hex().upper()}
+
+    def _download_completed(self, fields: dict[str, Any]) -> dict[str, Any]:
+        eis = self._lookup(fields)
+        record = eis.by_iccid(str(fields["Iccid"]))
+        if record is None or record.state != CREATED:
+            raise Es3Error(f"no profile {fields['Iccid']} waiting for completion")
+        record.state = DISABLED
+        record.pol2 = str(fields.get("Pol2", ""))
+        record.subscription_address = dict(fields.get("SubscriptionAddress", {}))
+        return {}
+
+    def _enable_profile(self, fields: dict[str, Any]) -> dict[str, Any]:
+        eis = self._lookup(fields)
+        record = eis.by_iccid(str(fields["Iccid"]))
+        if record is None or record.state != DISABLED:
+            raise Es3Error(f"profile {fields['Iccid']} is not disabled on this eUICC")
+        enable = apdu.build_enable_profile(record.aid).to_bytes()
+        response = self._run_apdus(eis, apdu.ISD_R_AID, [enable])
+        notification = self._collect_notification(eis)
+        if notification.enabled_aid != record.aid:
+            raise Es3Error("the eUICC reported another profile enabled")
+        for other in eis.profiles.values():
+            if other.state == ENABLED:
+                other.state = DISABLED
+        record.state = ENABLED
+        return {"EuiccResponseData": response.hex().upper()}
+
+    def _collect_notification(self, eis: Eis) -> Notification:
+        """Push the card, take its notification and confirm it (PROTOCOL.md §7.6, §7.2)."""
+        answer = self._es5[eis.eid](es5.frame(apdu.ISD_R_AID, es5.PUSH))
+        notification = Notification.decode(answer)
+        eis.notifications_seen.append(notification.sequence_number)
+        confirmation = apdu.build_notification_confirmation(notification.sequence_number)
+        self._run_apdus(eis, apdu.ISD_R_AID, [confirmation.to_bytes()])
+        return notification
+
+    def _delete_isdp(self, fields: dict[str, Any]) -> dict[str, Any]:
+        eis = self._lookup(fields)
+        record = eis.by_iccid(str(fields["Iccid"]))
+        if record is None:
+            raise Es3Error(f"no profile {fields['Iccid']} on this eUICC")
+        if record.state == ENABLED:
+            raise Es3Error("the enabled profile cannot be deleted")
+        response = self._run_apdus(eis, apdu.ISD_R_AID, [apdu.build_delete(record.aid).to_bytes()])
+        del eis.profiles[record.aid]
+        return {"EuiccResponseData": response.hex().upper()}
+
+    # -- ES5 ----------------------------------------------------------------------------------
+
+    def _run_apdus(self, eis: Eis, target: bytes, commands: list[bytes]) -> bytes:
+        """Send C-APDUs in one script; raise :class:`CardError` unless every one answers 9000."""
+        script = es5.build_command_script([es5.command_item(c) for c in commands])
+        response = self._es5[eis.eid](es5.frame(target, script))
+        items = es5.parse_response_script(response)
+        for _, rapdu in items:
+            _, sw = apdu.split_response(rapdu)
+            if sw != apdu.SW_OK:
+                raise CardError(sw)
+        if len(items) != len(commands):
+            raise CardError(apdu.SW_WRONG_DATA, "the card executed fewer commands than sent")
+        return response

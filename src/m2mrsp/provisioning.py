@@ -1,0 +1,190 @@
+"""One complete SGP.02 provisioning: set-up, ISD-P creation, key establishment, download, enable.
+
+:func:`provision` builds a test PKI, an eUICC, an SM-SR and an SM-DP, wires them together and
+runs the phases in order, each under a timing span. The entities only exchange bytes over the
+wire; this module only starts the phases and reads the outcome.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from m2mrsp import backend as backends
+from m2mrsp import tlv
+from m2mrsp.crypto import ecc
+from m2mrsp.crypto.kdf import DEFAULT_KDF, kdf_by_name
+from m2mrsp.entities.euicc import Euicc
+from m2mrsp.entities.pki import Pki
+from m2mrsp.entities.smdp import (
+    DEFAULT_SEGMENT_SIZE,
+    DEFAULT_SEGMENTS_PER_CALL,
+    Credentials,
+    DownloadReport,
+    SmDp,
+)
+from m2mrsp.entities.smsr import Eis, SmSr
+from m2mrsp.errors import M2mRspError, ProvisioningError, ScpError
+from m2mrsp.hotpath.types import MAX_SEGMENT_PLAINTEXT
+from m2mrsp.keylog import KeyLog
+from m2mrsp.protocol.scp03t import StaticKeys
+from m2mrsp.rng import RandomSource
+from m2mrsp.saip.pe import decode_iccid
+from m2mrsp.timing import span
+from m2mrsp.wire import Wire
+
+PHASES = ("entity set-up", "ISD-P creation", "key establishment", "profile download", "enabling")
+HEADER_TAG = 0xA0
+HEADER_ICCID_TAG = 0x83
+
+
+@dataclass(frozen=True)
+class Options:
+    """How to run a provisioning (the CLI's options)."""
+
+    curve: str = "p256"
+    segment_size: int = DEFAULT_SEGMENT_SIZE
+    segments_per_call: int = DEFAULT_SEGMENTS_PER_CALL
+    seed: int | None = None
+    kdf: str = DEFAULT_KDF
+    backend: str | None = None
+    enable: bool = True
+    keep_messages: bool = True
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` naming the first option out of range."""
+        ecc.curve_by_name(self.curve)
+        kdf_by_name(self.kdf)
+        if not 1 <= self.segment_size <= MAX_SEGMENT_PLAINTEXT:
+            raise ValueError(
+                f"segment size must be 1..{MAX_SEGMENT_PLAINTEXT}, not {self.segment_size}"
+            )
+        if self.segments_per_call < 1:
+            raise ValueError("segments per call must be at least 1")
+
+
+@dataclass
+class Result:
+    """What one provisioning did; ``wire`` holds every message when they were kept."""
+
+    eid: str
+    iccid: str
+    isdp_aid: bytes
+    backend: str
+    curve: str
+    package_bytes: int
+    input_pes: int
+    installed_pes: int
+    download: DownloadReport
+    isdp_state: str
+    eis_state: str
+    wire: Wire = field(repr=False)
+
+
+def profile_iccid(package: bytes) -> str:
+    """The ICCID of a profile package's header PE (PROTOCOL.md §8.3).
+
+    Raises:
+        TlvError: the package does not start with a well-formed header PE holding ``83``.
+    """
+    header = next(tlv.iter_tlvs(package))
+    if header.tag != HEADER_TAG:
+        raise ProvisioningError(f"the package starts with {header.tag:X}, not a header PE")
+    fields = tlv.decode_fields(header.value(package), header.value_offset)
+    if HEADER_ICCID_TAG not in fields:
+        raise ProvisioningError("the profile header has no ICCID")
+    return decode_iccid(fields[HEADER_ICCID_TAG])
+
+
+def count_elements(package: bytes) -> int:
+    """How many top-level PEs the package holds."""
+    return sum(1 for _ in tlv.iter_tlvs(package))
+
+
+@dataclass
+class _World:
+    pki: Pki
+    euicc: Euicc
+    smsr: SmSr
+    smdp: SmDp
+    wire: Wire
+
+
+def _set_up(options: Options, key_log: KeyLog | None) -> _World:
+    rng = RandomSource(options.seed, "provisioning")
+    curve = ecc.curve_by_name(options.curve)
+    hot_path = backends.get(options.backend)
+    wire = Wire(keep=options.keep_messages)
+    with span("PKI"):
+        pki = Pki.create(rng.fork("pki"), ci_curve=curve, eum_curve=curve, dp_curve=curve,
+                         sr_curve=curve, ecasd_curve=curve)
+    euicc = Euicc(pki.make_ecasd(rng.fork("ecasd")), hot_path, rng.fork("euicc"))
+    smsr = SmSr()
+    eis = Eis(pki.eid_bytes, pki.ecasd.certificate_bytes, pki.eum.certificate_bytes,
+              euicc.total_memory)
+    smsr.register(eis, wire.link("ES5", smsr.name, euicc.name, euicc.handle_es5))
+    credentials = Credentials(pki.sm_dp.private_key, pki.sm_dp.certificate_bytes,
+                              pki.eum.public_key)
+    smdp = SmDp(
+        credentials, wire.link("ES3", SmDp.name, smsr.name, smsr.handle_es3), wire, hot_path,
+        rng.fork("sm-dp"), kdf=options.kdf, segment_size=options.segment_size,
+        segments_per_call=options.segments_per_call, key_log=key_log,
+    )
+    return _World(pki, euicc, smsr, smdp, wire)
+
+
+def provision(package: bytes, options: Options, key_log: TextIO | None = None) -> Result:
+    """Provision ``package`` into a fresh eUICC and, unless disabled, enable it.
+
+    Raises:
+        ValueError: bad options.
+        ProvisioningError: a phase failed; after a failed download the ISD-P has been deleted.
+        M2mRspError: the package is not a profile package (no header, malformed TLV).
+    """
+    options.validate()
+    iccid = profile_iccid(package)
+    with span("entity set-up"):
+        world = _set_up(options, KeyLog(key_log) if key_log is not None else None)
+    eid, smdp = world.pki.eid_bytes, world.smdp
+    with span("ISD-P creation"):
+        eis = smdp.get_eis(eid)
+        agreement = smdp.prepare_key_agreement(eid, eis)
+        aid = smdp.create_isdp(eid, iccid, len(package))
+    with span("key establishment"):
+        keys = smdp.establish_keys(eid, aid, agreement)
+    with span("profile download"):
+        report = _download(smdp, eid, aid, keys, package, iccid)
+    isd_p = world.euicc.isd_ps[aid]
+    if options.enable:
+        with span("enabling"):
+            smdp.enable(eid, iccid)
+    profile = isd_p.profile
+    return Result(
+        eid=world.pki.eid,
+        iccid=iccid,
+        isdp_aid=aid,
+        backend=world.euicc.backend.NAME,
+        curve=options.curve,
+        package_bytes=len(package),
+        input_pes=count_elements(package),
+        installed_pes=len(profile.elements) if profile is not None else 0,
+        download=report,
+        isdp_state=isd_p.state.name,
+        eis_state=world.smsr.eis(eid).by_iccid(iccid).state,  # type: ignore[union-attr]
+        wire=world.wire,
+    )
+
+
+def _download(
+    smdp: SmDp, eid: bytes, aid: bytes, keys: StaticKeys, package: bytes, iccid: str
+) -> DownloadReport:
+    """Download, then ProfileDownloadCompleted; on failure delete the ISD-P (§6.1)."""
+    try:
+        report = smdp.download(eid, aid, keys, package)
+    except M2mRspError as err:
+        smdp.delete_isdp(eid, iccid)
+        kind = f" ({err.kind.name})" if isinstance(err, ScpError) else ""
+        raise ProvisioningError(f"profile download failed{kind}: {err}") from err
+    smdp.download_completed(eid, iccid, None)
+    return report
+
