@@ -121,4 +121,4 @@ def test_host_turns_an_error_answer_into_a_card_error(backend: Any) -> None:
     with pytest.raises(ScpError) as err:
         host.external_authenticate(error_tlv(0x84, 0x6982))
     assert err.value.kind is ScpErrorKind.CARD_ERROR
-    assert error_tlv(0x86, 0x6982) == h("9f86026982")
+    assert error_tlv(0x86, 0x6982) == h("9f06026982")

@@ -118,7 +118,7 @@ def _set_up(options: Options, key_log: KeyLog | None) -> _World:
     with span("PKI"):
         pki = Pki.create(rng.fork("pki"), ci_curve=curve, eum_curve=curve, dp_curve=curve,
                          sr_curve=curve, ecasd_curve=curve)
-    euicc = Euicc(pki.make_ecasd(rng.fork("ecasd")), hot_path, rng.fork("euicc"))
+    euicc = Euicc(pki.make_ecasd(rng.fork("ecasd")), hot_path, rng.fork("euicc"), kdf=options.kdf)
     smsr = SmSr()
     eis = Eis(pki.eid_bytes, pki.ecasd.certificate_bytes, pki.eum.certificate_bytes,
               euicc.total_memory)

@@ -105,11 +105,18 @@ def ecdh(private_key: ec.EllipticCurvePrivateKey, peer: ec.EllipticCurvePublicKe
 
 
 def sign(private_key: ec.EllipticCurvePrivateKey, message: bytes) -> bytes:
-    """ECDSA with SHA-256, returned as plain ``r ‖ s``."""
-    der = private_key.sign(message, ec.ECDSA(hashes.SHA256()))
+    """ECDSA with SHA-256, returned as plain ``r ‖ s``.
+
+    The nonce is derived as RFC 6979 prescribes, so a seeded run signs the same bytes every
+    time (and no weak random generator can leak the key through a nonce).
+    """
+    der = private_key.sign(message, _DETERMINISTIC_ECDSA)
     r, s = decode_dss_signature(der)
     size = (private_key.curve.key_size + 7) // 8
     return r.to_bytes(size, "big") + s.to_bytes(size, "big")
+
+
+_DETERMINISTIC_ECDSA = ec.ECDSA(hashes.SHA256(), deterministic_signing=True)
 
 
 def verify(public_key: ec.EllipticCurvePublicKey, signature: bytes, message: bytes) -> bool:

@@ -17,6 +17,7 @@ import logging
 from dataclasses import dataclass, field
 
 from m2mrsp.entities.ecasd import Ecasd
+from m2mrsp.crypto.kdf import DEFAULT_KDF
 from m2mrsp.errors import ProfileError, ScpError, TlvError
 from m2mrsp.hotpath.types import Backend
 from m2mrsp.protocol import apdu, es5
@@ -62,6 +63,7 @@ class IsdP:
     reserved_memory: int
     backend: Backend
     rng: RandomSource
+    kdf: str = DEFAULT_KDF
     state: LifeCycle = LifeCycle.SELECTABLE
     keys: StaticKeys | None = field(default=None, repr=False)
     key_agreement: OnCardKeyAgreement | None = field(default=None, repr=False)
@@ -82,7 +84,7 @@ class IsdP:
         if self.state is not LifeCycle.SELECTABLE:
             return b"", apdu.SW_CONDITIONS_NOT_SATISFIED
         if self.key_agreement is None:
-            self.key_agreement = OnCardKeyAgreement(ecasd, self.rng)
+            self.key_agreement = OnCardKeyAgreement(ecasd, self.rng, kdf=self.kdf)
         try:
             answer = self.key_agreement.handle_store_data(command)
         except KeyAgreementError as err:
@@ -103,7 +105,7 @@ class IsdP:
         if self.session is None or self.state is not LifeCycle.PERSONALIZED or (
             self.download_failed
         ):
-            return error_tlv(tag & 0xFF, apdu.SW_CONDITIONS_NOT_SATISFIED), False
+            return error_tlv(tag, apdu.SW_CONDITIONS_NOT_SATISFIED), False
         try:
             if tag == INITIALIZE_UPDATE_TAG:
                 return self.session.initialize_update(command), True
@@ -115,7 +117,7 @@ class IsdP:
             return self._fail(tag, error_status(err.kind), str(err)), False
         except TlvError as err:
             return self._fail(tag, apdu.SW_WRONG_DATA, str(err)), False
-        return error_tlv(tag & 0xFF, apdu.SW_INS_NOT_SUPPORTED), False
+        return error_tlv(tag, apdu.SW_INS_NOT_SUPPORTED), False
 
     def _segment(self, command: bytes) -> tuple[bytes, bool]:
         assert self.session is not None
@@ -149,7 +151,7 @@ class IsdP:
             self._discard_download()
         elif self.session is not None:
             self.session.close()
-        return error_tlv(tag & 0xFF, status)
+        return error_tlv(tag, status)
 
     def _discard_download(self) -> None:
         """Security or profile error: drop the partial profile and the session (§6.3 step 1)."""
@@ -171,8 +173,11 @@ class Euicc:
         backend: Backend,
         rng: RandomSource,
         total_memory: int = DEFAULT_TOTAL_MEMORY,
+        kdf: str = DEFAULT_KDF,
     ) -> None:
+        """``kdf`` is the key-establishment KDF this card implements (SGP.02: X9.63)."""
         self.ecasd = ecasd
+        self.kdf = kdf
         self.backend = backend
         self.total_memory = total_memory
         self._rng = rng
@@ -222,7 +227,7 @@ class Euicc:
             if isd_p is None or tag == es5.C_APDU:
                 status = apdu.SW_REFERENCED_DATA_NOT_FOUND if isd_p is None else (
                     apdu.SW_INS_NOT_SUPPORTED)
-                answers.append(error_tlv(tag & 0xFF, status))
+                answers.append(error_tlv(tag, status))
                 break
             answer, go_on = isd_p.scp03t(tag, command)
             answers.append(answer)
@@ -281,7 +286,7 @@ class Euicc:
             self._isd_ps_created += 1
             self.isd_ps[request.aid] = IsdP(
                 request.aid, request.required_memory, self.backend,
-                self._rng.fork(f"isd-p {self._isd_ps_created}"),
+                self._rng.fork(f"isd-p {self._isd_ps_created}"), self.kdf,
             )
         return apdu.INSTALL_RESPONSE, apdu.SW_OK
 

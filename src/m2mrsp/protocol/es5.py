@@ -17,8 +17,9 @@ RESPONSE_SCRIPT = 0xAB
 C_APDU = 0x22
 R_APDU = 0x23
 EXECUTED_COUNT = 0x80
-# SCP03t command and response tags carried as they are (§5.5), and the 9F8x error TLVs.
-SCP03T_TAGS = frozenset({0x84, 0x85, 0x86, 0x9F84, 0x9F85, 0x9F86})
+# SCP03t command and response tags carried as they are (§5.5), and their error TLVs
+# (m2mrsp.protocol.scp03t.error_tlv).
+SCP03T_TAGS = frozenset({0x84, 0x85, 0x86, 0x9F04, 0x9F05, 0x9F06})
 
 
 def command_item(apdu: bytes) -> bytes:

@@ -6,10 +6,13 @@ and EXTERNAL AUTHENTICATE folded into TLVs (PROTOCOL.md §5.1, §5.5):
 * ``84 0A KVN ‖ key-id ‖ host challenge`` -> ``84 20 <INITIALIZE UPDATE response body>``;
 * ``85 11 SL ‖ host cryptogram ‖ C-MAC`` -> ``85 00``;
 * ``86`` segments (the hot path of :mod:`m2mrsp.hotpath`) -> ``86`` responses with R-MAC;
-* errors: ``9F ‖ command tag`` with a 2-byte status, no MAC.
+* errors: ``9F 0x`` (``x`` the low bits of the command tag) with a 2-byte status, no MAC.
 
 [D] choices of PROTOCOL.md §11 behind constants: the key-id byte sent in ``84`` (U2), the
-empty ``85`` answer (U3), the error TLV (U5). The security level must be ``33`` (§5.4).
+empty ``85`` answer (U3), the error TLV (U5). U5 suggests the tag ``9F ‖ command tag``
+(``9F86``), but in BER the ``86`` would announce a third tag byte, so no strict parser could
+read it; the error tag keeps the ``9F`` that marks an error and the command tag's number:
+``9F04``, ``9F05``, ``9F06``. The security level must be ``33`` (§5.4).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ INITIALIZE_UPDATE_TAG = 0x84
 EXTERNAL_AUTHENTICATE_TAG = 0x85
 SEGMENT_TAG = 0x86
 ERROR_TAG_PREFIX = 0x9F00
+_TAG_NUMBER_MASK = 0x1F
 # U2: the APDU form puts key id 00 in P2; Njiwa sends 01. Sent as 00, any value accepted.
 INITIALIZE_UPDATE_KEY_ID = 0x00
 # U3: the card answers EXTERNAL AUTHENTICATE with an empty 85 TLV.
@@ -51,8 +55,9 @@ _STATUS_BY_KIND = {
 
 
 def error_tlv(command_tag: int, status: int) -> bytes:
-    """The SCP03t error answer ``9F‖tag 02 status`` (U5, no MAC)."""
-    return tlv.encode_tlv(ERROR_TAG_PREFIX | command_tag, status.to_bytes(2, "big"))
+    """The SCP03t error answer ``9F 0x 02 status`` (U5 made BER-valid, no MAC)."""
+    tag = ERROR_TAG_PREFIX | (command_tag & _TAG_NUMBER_MASK)
+    return tlv.encode_tlv(tag, status.to_bytes(2, "big"))
 
 
 def error_status(kind: ScpErrorKind) -> int:
@@ -61,7 +66,7 @@ def error_status(kind: ScpErrorKind) -> int:
 
 
 def raise_if_error_tlv(answer: bytes) -> None:
-    """Turn a ``9F8x`` answer into :class:`ScpError` (``CARD_ERROR``, status in the text)."""
+    """Turn a ``9F0x`` answer into :class:`ScpError` (``CARD_ERROR``, status in the text)."""
     if len(answer) >= 2 and answer[0] == 0x9F:
         raise ScpError(ScpErrorKind.CARD_ERROR, detail=f"card answered {answer.hex().upper()}")
 
