@@ -38,17 +38,22 @@ def parse_command_script(script: bytes) -> list[tuple[int, bytes]]:
     Raises:
         TlvError: malformed, not an ``AA`` script, or an item that is neither kind.
     """
-    body = tlv.decode_single(script, COMMAND_SCRIPT)
-    base = len(script) - len(body)
-    items: list[tuple[int, bytes]] = []
-    for item in tlv.iter_tlvs(body):
-        if item.tag == C_APDU:
-            items.append((C_APDU, item.value(body)))
-        elif item.tag in SCP03T_TAGS:
-            items.append((item.tag, body[item.offset : item.end]))
-        else:
-            raise TlvError(TlvErrorKind.UNEXPECTED_TAG, base + item.offset, f"item {item.tag:X}")
-    return items
+    _, entries = _contents(script, COMMAND_SCRIPT)
+    return [_item(script, item, C_APDU) for item in entries]
+
+
+def _contents(script: bytes, tag: int) -> tuple[int, list[tlv.TlvItem]]:
+    """Where the value of the ``tag`` TLV filling ``script`` starts, and the TLVs inside it."""
+    value_offset = len(script) - len(tlv.decode_single(script, tag))
+    return value_offset, list(tlv.iter_tlvs(script, value_offset))
+
+
+def _item(script: bytes, item: tlv.TlvItem, apdu_tag: int) -> tuple[int, bytes]:
+    if item.tag == apdu_tag:
+        return apdu_tag, item.value(script)
+    if item.tag in SCP03T_TAGS:
+        return item.tag, script[item.offset : item.end]
+    raise TlvError(TlvErrorKind.UNEXPECTED_TAG, item.offset, f"item {item.tag:X}")
 
 
 def build_response_script(items: list[bytes]) -> bytes:
@@ -68,23 +73,14 @@ def parse_response_script(script: bytes) -> list[tuple[int, bytes]]:
     Returns:
         ``(23, R-APDU)`` or ``(tag, whole SCP03t TLV)`` per executed command.
     """
-    body = tlv.decode_single(script, RESPONSE_SCRIPT)
-    base = len(script) - len(body)
-    entries = list(tlv.iter_tlvs(body))
+    start, entries = _contents(script, RESPONSE_SCRIPT)
     if not entries or entries[0].tag != EXECUTED_COUNT or entries[0].length == 0:
-        raise TlvError(TlvErrorKind.UNEXPECTED_TAG, base, "response script without count")
-    count = int.from_bytes(entries[0].value(body), "big")
-    items: list[tuple[int, bytes]] = []
-    for item in entries[1:]:
-        if item.tag == R_APDU:
-            items.append((R_APDU, item.value(body)))
-        elif item.tag in SCP03T_TAGS:
-            items.append((item.tag, body[item.offset : item.end]))
-        else:
-            raise TlvError(TlvErrorKind.UNEXPECTED_TAG, base + item.offset, f"item {item.tag:X}")
+        raise TlvError(TlvErrorKind.UNEXPECTED_TAG, start, "response script without count")
+    count = int.from_bytes(entries[0].value(script), "big")
+    items = [_item(script, item, R_APDU) for item in entries[1:]]
     if count != len(items):
         raise TlvError(
-            TlvErrorKind.UNEXPECTED_TAG, base, f"count {count} but {len(items)} responses"
+            TlvErrorKind.UNEXPECTED_TAG, start, f"count {count} but {len(items)} responses"
         )
     return items
 
