@@ -370,8 +370,9 @@ def verify_certificate(
             CertificateFailure.WRONG_TYPE, f"expected {certificate_type:02X}, found {found}"
         )
     if key_usage is not None and body.key_usage != key_usage:
+        found = f"{body.key_usage:04X}"
         raise CertificateCheckError(
-            CertificateFailure.WRONG_KEY_USAGE, f"expected {key_usage:04X}, found {body.key_usage:04X}"
+            CertificateFailure.WRONG_KEY_USAGE, f"expected {key_usage:04X}, found {found}"
         )
     if subject_identifier is not None and body.subject_identifier != subject_identifier:
         raise CertificateCheckError(CertificateFailure.WRONG_SUBJECT, "subject does not match")
