@@ -82,10 +82,11 @@ def _read_profile(args: argparse.Namespace) -> bytes:
         return build_default_profile(target_size=args.profile_size)
     if args.profile_size is not None:
         raise ValueError("--profile-size only applies to the default profile")
+    path: Path = args.profile
     try:
-        return args.profile.read_bytes()
+        return path.read_bytes()
     except OSError as err:
-        raise ValueError(f"cannot read {args.profile}: {err.strerror or err}") from None
+        raise ValueError(f"cannot read {path}: {err.strerror or err}") from None
 
 
 @contextlib.contextmanager

@@ -16,8 +16,8 @@ import enum
 import logging
 from dataclasses import dataclass, field
 
-from m2mrsp.entities.ecasd import Ecasd
 from m2mrsp.crypto.kdf import DEFAULT_KDF
+from m2mrsp.entities.ecasd import Ecasd
 from m2mrsp.errors import ProfileError, ScpError, TlvError
 from m2mrsp.hotpath.types import Backend
 from m2mrsp.protocol import apdu, es5

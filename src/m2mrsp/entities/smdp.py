@@ -171,8 +171,8 @@ class SmDp:
         session = HostSession(keys, aid, self._backend, self._rng)
         report = DownloadReport()
         with span("SCP03t handshake"):
-            answer = self._send_es8(eid, [session.initialize_update()], aid)
-            authenticate = session.external_authenticate(self._only(answer))
+            challenge = self._only(self._send_es8(eid, [session.initialize_update()], aid))
+            authenticate = session.external_authenticate(challenge)
             session.check_external_authenticate(self._only(self._send_es8(
                 eid, [authenticate], aid)))
         if self._key_log is not None:
