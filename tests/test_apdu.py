@@ -148,6 +148,7 @@ def test_isdr_dgis() -> None:
         ("3A0303" "4F0201", 4, 0x6A80),  # 4F length past the DGI value
         ("3A0803" "4E0101", 3, 0x6A80),  # one-byte sequence number
         ("3A0300" "3A0400", 3, 0x6A80),  # two DGIs
+        ("", 0, 0x6A80),  # no DGI
     ],
 )
 def test_isdr_dgi_errors(hex_data: str, offset: int, sw: int) -> None:
@@ -248,7 +249,7 @@ def test_arbitrary_bytes_parse_or_raise_typed(raw: bytes) -> None:
     except apdu.ApduError as err:
         assert 0 <= err.offset <= len(raw)
         return
-    assert command.to_bytes() == raw or raw[-1] == 0 and command.le == 256
+    assert command.to_bytes() == raw or (raw[-1] == 0 and command.le == 256)
 
 
 @given(st.binary(max_size=80))

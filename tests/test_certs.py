@@ -167,7 +167,7 @@ def _layout_case(change: str) -> tuple[list[tuple[int, bytes]], int]:
     if change == "missing":
         return [f for f in fields if f[0] != 0x95], 3
     if change == "unknown":
-        return fields[:2] + [(0x99, b"\x00")] + fields[2:], 2
+        return [*fields[:2], (0x99, b"\x00"), *fields[2:]], 2
     if change == "key_usage":
         return [(t, b"\x00\x80\x00" if t == 0x95 else v) for t, v in fields], 3
     if change == "date":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -10,7 +11,7 @@ from m2mrsp.crypto import ecc
 from m2mrsp.crypto.cmac import aes_cmac
 from m2mrsp.entities.ecasd import Ecasd
 from m2mrsp.entities.pki import Pki, issue
-from m2mrsp.errors import CertificateError
+from m2mrsp.errors import TlvError
 from m2mrsp.protocol import apdu, certs, dgi, keyest
 from m2mrsp.protocol.keyest import KeyAgreementError, KeyAgreementFailure
 from m2mrsp.rng import RandomSource
@@ -58,7 +59,7 @@ class FixedRandom(RandomSource):
         return value
 
 
-def _vector_keys() -> tuple[ecc.ec.EllipticCurvePrivateKey, ecc.ec.EllipticCurvePrivateKey]:
+def _vector_keys() -> tuple[ec.EllipticCurvePrivateKey, ec.EllipticCurvePrivateKey]:
     return (ecc.private_key_from_scalar(ecc.P256, V_ESK),
             ecc.private_key_from_scalar(ecc.P256, V_SK_ECASD))
 
@@ -186,10 +187,10 @@ def test_crt_parse_errors(hex_crt: str, offset: int) -> None:
 
 
 def test_crt_tlv_errors_keep_their_offsets() -> None:
-    with pytest.raises(keyest.TlvError) as err:
+    with pytest.raises(TlvError) as err:
         keyest.parse_crt(bytes.fromhex("a603900203"))  # 90 claims 2 bytes, 1 follows
     assert err.value.offset == 3
-    with pytest.raises(keyest.TlvError) as err:
+    with pytest.raises(TlvError) as err:
         keyest.parse_crt(bytes.fromhex("a605900203"))  # A6 claims 5 bytes, 3 follow
     assert err.value.offset == 1
 
@@ -444,6 +445,15 @@ def test_bad_key_agreement_signature_then_order_resets() -> None:
              KeyAgreementFailure.WRONG_ORDER)
 
 
+def test_malformed_certificate_command_cancels_the_previous_one() -> None:
+    scenario = Scenario(PKI)
+    data = scenario.apdu3().data
+    err = _refused(lambda: scenario.card.handle_certificate(b"\x3a\x01\x02\x7f"),
+                   KeyAgreementFailure.MALFORMED)
+    assert err.offset == 2
+    _refused(lambda: scenario.card.handle_key_agreement(data), KeyAgreementFailure.WRONG_ORDER)
+
+
 def test_signature_bound_to_the_challenge() -> None:
     scenario = Scenario(PKI)
     stale = scenario.apdu3().data
@@ -492,14 +502,20 @@ def test_off_card_checks_the_ecasd_certificate() -> None:
     kwargs = dict(dp_certificate=PKI.sm_dp.certificate_bytes,
                   dp_private_key=PKI.sm_dp.private_key, rng=RandomSource(1))
     cases = [
-        (other.ecasd.certificate_bytes, PKI.eum.public_key, None, "issuer"),
-        (PKI.ecasd.certificate_bytes, PKI.eum.public_key, other.eid_bytes, "subject"),
-        (PKI.sm_dp.certificate_bytes, PKI.ci.public_key, None, "key usage"),
+        (other.ecasd.certificate_bytes, PKI.eum.public_key, None,
+         certs.CertificateFailure.WRONG_ISSUER),
+        (PKI.ecasd.certificate_bytes, PKI.eum.public_key, other.eid_bytes,
+         certs.CertificateFailure.WRONG_SUBJECT),
+        (PKI.sm_dp.certificate_bytes, PKI.ci.public_key, None,
+         certs.CertificateFailure.WRONG_KEY_USAGE),
+        (PKI.ecasd.certificate_bytes, other.eum.public_key, None,
+         certs.CertificateFailure.WRONG_ISSUER),
     ]
-    for certificate, eum_key, eid, what in cases:
-        with pytest.raises(CertificateError):
+    for certificate, eum_key, eid, kind in cases:
+        with pytest.raises(certs.CertificateCheckError) as err:
             keyest.OffCardKeyAgreement(ecasd_certificate=certificate, eum_public_key=eum_key,
                                        eid=eid, **kwargs)  # type: ignore[arg-type]
+        assert err.value.kind is kind
     with pytest.raises(KeyAgreementError):
         keyest.OffCardKeyAgreement(ecasd_certificate=PKI.ecasd.certificate_bytes,
                                    eum_public_key=PKI.eum.public_key,

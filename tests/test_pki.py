@@ -52,7 +52,7 @@ def test_check_digits_00_and_01_are_refused() -> None:
 @pytest.mark.parametrize(
     "bad",
     ["8904903212345123451234567890123", "8904903212345123451234567890123x",
-     "８9049032123451234512345678901235", ""],
+     "８9049032123451234512345678901235", ""],  # noqa: RUF001 (a non-ASCII digit on purpose)
 )
 def test_malformed_eid_strings(bad: str) -> None:
     assert not pki_module.is_valid_eid(bad)

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from m2mrsp.crypto import ecc
 from m2mrsp.errors import KeyEstablishmentError
-from m2mrsp.protocol import apdu, certs, dgi
+from m2mrsp.protocol import certs, dgi
 from m2mrsp.protocol.keyest import (
     CHALLENGE_LENGTH,
     DGI_CHALLENGE,
@@ -26,8 +26,6 @@ from m2mrsp.protocol.keyest import (
 )
 from m2mrsp.rng import RandomSource
 from m2mrsp.timing import span
-
-AID: Final = apdu.ECASD_AID
 
 _CERTIFICATE_FAILURES: Final = {
     certs.CertificateFailure.WRONG_TYPE: KeyAgreementFailure.WRONG_CERTIFICATE_TYPE,

@@ -47,7 +47,7 @@ DEFAULT_EID_PREFIX: Final = "89049032" + "12345"
 
 
 def eid_check_digits(first_30: str) -> str:
-    """The two check digits completing a 30-digit EID prefix (98 − (prefix‖00 mod 97)).
+    """The two check digits completing a 30-digit EID prefix (98 - (prefix‖00 mod 97)).
 
     Raises:
         ValueError: not 30 decimal digits.

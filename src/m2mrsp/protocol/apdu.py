@@ -496,8 +496,10 @@ def parse_isdr_store_data(data: Buffer) -> IsdrCommand:
         items = list(dgi.iter_dgis(raw))
     except TlvError as err:
         raise ApduError(f"STORE DATA: {err}", err.offset) from None
-    if len(items) != 1:
-        raise ApduError("STORE DATA carries more than one DGI", items[1].offset if items else 0)
+    if not items:
+        raise ApduError("STORE DATA without a DGI", 0)
+    if len(items) > 1:
+        raise ApduError("STORE DATA carries more than one DGI", items[1].offset)
     item = items[0]
     if item.tag in (DGI_ENABLE_PROFILE, DGI_DISABLE_PROFILE):
         aid = _single_field(item.value(raw), TAG_AID, item.value_offset)

@@ -17,6 +17,7 @@ value running past the end, the first extra byte for trailing bytes.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from typing import Final, NamedTuple
 
@@ -124,10 +125,8 @@ def _read_ber_reading(buf: Buffer, pos: int, end: int) -> DgiItem | None:
 def _readings(buf: Buffer, pos: int, end: int, accept_ber: bool) -> list[DgiItem]:
     """Every well-formed reading of the DGI at ``pos``, GP reading first."""
     found: list[DgiItem] = []
-    try:
+    with contextlib.suppress(TlvError):
         found.append(read_dgi_header(buf, pos, end))
-    except TlvError:
-        pass
     if accept_ber:
         ber = _read_ber_reading(buf, pos, end)
         if ber is not None:

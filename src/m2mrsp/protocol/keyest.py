@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from m2mrsp.crypto import ecc
 from m2mrsp.crypto.cmac import aes_cmac
 from m2mrsp.crypto.kdf import DEFAULT_KDF, kdf_by_name
-from m2mrsp.errors import CertificateError, KeyEstablishmentError, TlvError
+from m2mrsp.errors import KeyEstablishmentError, TlvError
 from m2mrsp.protocol import apdu, certs, dgi
 from m2mrsp.rng import RandomSource
 from m2mrsp.timing import span
@@ -183,7 +183,7 @@ class KeyAgreementCrt:
 DEFAULT_CRT: Final = KeyAgreementCrt()
 _ONE_BYTE_TAGS: Final = (TAG_KEY_USAGE, TAG_KEY_TYPE, TAG_KEY_LENGTH, TAG_KEY_ID, TAG_KEY_VERSION)
 _CRT_TAGS: Final = frozenset(
-    (TAG_SCENARIO, TAG_KEY_ACCESS, TAG_SEQUENCE_COUNTER, TAG_SDIN, TAG_HOST_ID) + _ONE_BYTE_TAGS
+    (TAG_SCENARIO, TAG_KEY_ACCESS, TAG_SEQUENCE_COUNTER, TAG_SDIN, TAG_HOST_ID, *_ONE_BYTE_TAGS)
 )
 
 
@@ -210,7 +210,7 @@ def parse_crt(buf: Buffer, start: int = 0, end: int | None = None) -> KeyAgreeme
     if tag != TAG_CRT or value_offset + length != stop:
         raise _malformed("not exactly one A6 CRT", start)
     fields = _crt_fields(buf, value_offset, stop)
-    for required in (TAG_SCENARIO,) + _ONE_BYTE_TAGS:
+    for required in (TAG_SCENARIO, *_ONE_BYTE_TAGS):
         if required not in fields:
             raise _malformed(f"A6 lacks tag {required:X}", start)
     offset, scenario = fields[TAG_SCENARIO]
@@ -356,9 +356,8 @@ def parse_key_agreement_command(data: Buffer) -> KeyAgreementCommand:
         raise _malformed(str(err), err.offset) from None
     try:
         point_item, curve = certs.split_public_key_fields(raw, key_item.value_offset, key_item.end)
-    except (TlvError, CertificateError) as err:
-        offset = getattr(err, "offset", key_item.offset)
-        raise KeyAgreementError(KeyAgreementFailure.BAD_POINT, str(err), offset) from None
+    except (TlvError, certs.CertificateCheckError) as err:
+        raise KeyAgreementError(KeyAgreementFailure.BAD_POINT, str(err), err.offset) from None
     if signature_item.length == 0:
         raise _malformed("empty signature", signature_item.offset)
     return KeyAgreementCommand(
@@ -669,6 +668,7 @@ class OnCardKeyAgreement:
         if self._keys is not None:
             raise KeyAgreementError(KeyAgreementFailure.WRONG_ORDER, "key set already exists")
         self._certificate_verified = False
+        self._ecasd.forget()
         raw = parse_certificate_command(data)
         offset = len(data) - len(raw)
         try:
