@@ -376,18 +376,18 @@ def encode_challenge_response(challenge: bytes) -> bytes:
     return encode_tlv(TAG_CHALLENGE, challenge)
 
 
-def _response_items(data: Buffer, layout: tuple[int, ...]) -> list[bytes]:
-    """The 16-byte values of TLVs with exactly the tags of ``layout``, in order."""
+def _response_items(data: Buffer, layout: tuple[tuple[int, int], ...]) -> list[bytes]:
+    """The values of TLVs with exactly the ``(tag, length)`` pairs of ``layout``, in order."""
     raw = bytes(data)
     try:
         items = list(iter_tlvs(raw))
     except TlvError as err:
         raise _malformed(f"response: {err}", err.offset) from None
-    if [item.tag for item in items] != list(layout):
-        raise _malformed("response is not " + " ".join(f"{t:02X}" for t in layout), 0)
-    for item in items:
-        if item.length != CHALLENGE_LENGTH:
-            raise _malformed(f"{item.tag:02X} value is not {CHALLENGE_LENGTH} bytes", item.offset)
+    if [item.tag for item in items] != [tag for tag, _ in layout]:
+        raise _malformed("response is not " + " ".join(f"{t:02X}" for t, _ in layout), 0)
+    for item, (tag, length) in zip(items, layout, strict=True):
+        if item.length != length:
+            raise _malformed(f"{tag:02X} value is not {length} bytes", item.offset)
     return [item.value(raw) for item in items]
 
 
@@ -397,7 +397,7 @@ def parse_challenge_response(data: Buffer) -> bytes:
     Raises:
         KeyAgreementError: (``MALFORMED``) anything else.
     """
-    return _response_items(data, (TAG_CHALLENGE,))[0]
+    return _response_items(data, ((TAG_CHALLENGE, CHALLENGE_LENGTH),))[0]
 
 
 def encode_key_agreement_response(derivation_random: bytes | None, receipt: bytes) -> bytes:
@@ -413,10 +413,12 @@ def parse_key_agreement_response(data: Buffer, with_dr: bool) -> tuple[bytes | N
     Raises:
         KeyAgreementError: (``MALFORMED``) DR presence not as ``with_dr`` says, wrong sizes.
     """
+    receipt = (TAG_RECEIPT, RECEIPT_LENGTH)
     if with_dr:
-        dr, receipt = _response_items(data, (TAG_DERIVATION_RANDOM, TAG_RECEIPT))
-        return dr, receipt
-    return None, _response_items(data, (TAG_RECEIPT,))[0]
+        dr, value = _response_items(data, ((TAG_DERIVATION_RANDOM, DERIVATION_RANDOM_LENGTH),
+                                           receipt))
+        return dr, value
+    return None, _response_items(data, (receipt,))[0]
 
 
 # --- derivation and receipt (PROTOCOL.md §4.6) --------------------------------------------------
