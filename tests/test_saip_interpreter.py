@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from m2mrsp.errors import ProfileError
 from m2mrsp.hotpath import bertlv_py
 from m2mrsp.hotpath.types import TlvTable
 from m2mrsp.saip.interpreter import ProfileInstaller
@@ -85,6 +86,19 @@ def shared_profile(name: str) -> bytes:
     if not path.is_file():
         pytest.skip(f"TS.48 profile not found at {path} (the shared/ folder)")
     return path.read_bytes()
+
+
+def test_opt_usim_needs_its_usim() -> None:
+    data = shared_profile("TS48V2-SAIP2-3-NOBERTLV-UNIQUE")
+    usim_start, usim_length = 2417, 1184  # §8.6: usim (id 8) is followed by opt-usim (id 9)
+    without_usim = data[:usim_start] + data[usim_start + usim_length :]
+    installer = ProfileInstaller()
+    with pytest.raises(ProfileError) as info:
+        installer.feed(without_usim)
+    err = info.value
+    assert (err.status, err.identification, err.offset) == (Status.INVALID_REQUEST_FORMAT, 9,
+                                                            usim_start)
+    assert installer.response() == bytes.fromhex("3010A00C 300A 800105 810109 83020971 8100")
 
 
 def test_ts48_walk_table_v2_3() -> None:

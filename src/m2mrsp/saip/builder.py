@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from m2mrsp.rng import RandomSource
 from m2mrsp.saip.pe import (
+    ALGORITHM_MILENAGE,
     SERVICE_TAGS,
     TAG_AKA_PARAMETER,
     TAG_END,
@@ -61,7 +62,6 @@ MNO_SD_INSTALL_PARAMETERS = bytes.fromhex("81028000")  # SCP80, i=00 (PROTOCOL.m
 MNO_SD_KVN = 0x01  # SCP80 key set (PROTOCOL.md §1.7)
 KEY_TYPE_AES = 0x88
 KEY_USAGES = ((0x01, 0x18), (0x02, 0x14), (0x03, 0x48))  # (key id, usage): KIc, KID, DEK
-ALGORITHM_MILENAGE = 1
 MILENAGE_OPTIONS = 0x00
 
 DEFAULT_PIN1 = b"0000\xff\xff\xff\xff"

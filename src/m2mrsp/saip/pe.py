@@ -131,6 +131,11 @@ SERVICE_TAGS: dict[str, int] = {name: 0x80 + n for n, name in enumerate(SERVICE_
 
 ICCID_LENGTH = 10
 
+# AlgoParameter algorithmID (akaParameter, §8.4).
+ALGORITHM_MILENAGE = 1
+ALGORITHM_TUAK = 2
+ALGORITHM_TEST = 3
+
 
 def pe_name(tag: int) -> str:
     """The ASN.1 alternative name of a PE tag, or ``unknown-<tag hex>``."""
