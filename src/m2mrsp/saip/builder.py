@@ -81,9 +81,9 @@ MF_PIN_STATUS = bytes.fromhex("900140830101830181")
 ADF_PIN_STATUS = bytes.fromhex("900140830181830101")
 RECORD_LENGTH = 0x20
 ARR_RECORDS = (
-    "8001019000800102A406830101950108",  # read always, update PIN1
-    "8001039000",  # read and update always
-    "800101A406830101950108800102A40683010A950108",  # read PIN1, update ADM1
+    "8001019000800102A40683010A950108",  # 1: read always, update ADM1
+    "8001039000",  # 2: read and update always
+    "800101A406830101950108800102A40683010A950108",  # 3: read PIN1, update ADM1
 )
 FILLER_FIRST_FID = 0x2F50
 FILLER_MAX_FILE = 0xFFFF
@@ -201,14 +201,14 @@ def _mf(identification: int, iccid: str) -> bytes:
         TAG_MF, identification,
         encode_tlv(0x81, encode_oid(MF_TEMPLATE)),
         _file(2, _fcp(arr=arr, pin_status=MF_PIN_STATUS)),
-        _ef(4, "2FE2", bytes.fromhex("2F0602"), swap_nibbles(encode_iccid(iccid))),
+        _ef(4, "2FE2", arr, swap_nibbles(encode_iccid(iccid))),
         _records(5, "2F00", arr, [dir_record]),
         _records(6, "2F06", arr, [bytes.fromhex(r) for r in ARR_RECORDS]),
     )
 
 
 def _usim(identification: int, imsi: str) -> bytes:
-    arr_always, arr_pin, arr_adm = (bytes.fromhex(f"6F060{n}") for n in (2, 3, 1))
+    arr_adm, arr_pin = bytes.fromhex("6F0601"), bytes.fromhex("6F0603")  # ARR records 1, 3
     access_class = (1 << int(imsi[-1])).to_bytes(2, "big")
     spn = (b"\x01" + b"m2mrsp").ljust(17, b"\xff")
     adf = _fcp(fid=USIM_TEMPORARY_FID, df_name=USIM_AID, arr=bytes.fromhex("2F0601"),
@@ -219,13 +219,13 @@ def _usim(identification: int, imsi: str) -> bytes:
         encode_tlv(0x81, encode_oid(USIM_TEMPLATE)),
         _file(2, adf),
         _ef(3, "6F07", arr_pin, encode_imsi(imsi)),
-        _records(4, "6F06", arr_always, [bytes.fromhex(r) for r in ARR_RECORDS]),
+        _records(4, "6F06", arr_adm, [bytes.fromhex(r) for r in ARR_RECORDS]),
         _ef(8, "6F38", arr_pin, bytes(8)),
         _ef(13, "6F46", arr_adm, spn),
         _ef(14, "6F56", arr_pin, b"\x00"),
         _ef(18, "6F78", arr_adm, access_class),
-        _ef(21, "6FAD", arr_always, bytes.fromhex("00000002")),
-        _records(22, "6FB7", arr_always, emergency),
+        _ef(21, "6FAD", arr_adm, bytes.fromhex("00000002")),
+        _records(22, "6FB7", arr_adm, emergency),
     )
 
 
