@@ -136,10 +136,9 @@ class EUICCResponse:
         """Parse a DER EUICCResponse (errors as :meth:`PEStatus.decode`)."""
         tree = _single(data, TAG_EUICC_RESPONSE)
         fields = _RESPONSE_SCHEMA.decode(tree, 0)
-        pe_rows = tree.kids[tree.kids[0][0]]
-        statuses = tuple(
-            _pe_status(item, tree, row) for item, row in zip(fields["peStatus"], pe_rows, strict=True)
-        )
+        rows = tree.kids[tree.kids[0][0]]
+        items = zip(fields["peStatus"], rows, strict=True)
+        statuses = tuple(_pe_status(item, tree, row) for item, row in items)
         return cls(statuses, "aborted" in fields, fields.get("statusMessage"))
 
 
