@@ -77,7 +77,8 @@ def _primitive(tree: TlvTree, row: int) -> bytes:
     return tree.value(row)
 
 
-def _value_check(tree: TlvTree, row: int, err: ProfileError) -> ProfileError:
+def _located(tree: TlvTree, row: int, err: ProfileError) -> ProfileError:
+    """The same error, its message naming the node's package offset."""
     return tree.fail(row, err.status, str(err))
 
 
@@ -128,7 +129,7 @@ class UInt:
         try:
             return decode_uint(_primitive(tree, row), self.maximum)
         except ProfileError as err:
-            raise _value_check(tree, row, err) from None
+            raise _located(tree, row, err) from None
 
 
 @dataclass(frozen=True)
@@ -139,7 +140,7 @@ class Int:
         try:
             return decode_int(_primitive(tree, row))
         except ProfileError as err:
-            raise _value_check(tree, row, err) from None
+            raise _located(tree, row, err) from None
 
 
 @dataclass(frozen=True)
@@ -150,7 +151,7 @@ class Oid:
         try:
             return decode_oid(_primitive(tree, row))
         except ProfileError as err:
-            raise _value_check(tree, row, err) from None
+            raise _located(tree, row, err) from None
 
 
 @dataclass(frozen=True)
