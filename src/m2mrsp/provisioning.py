@@ -87,7 +87,9 @@ def profile_iccid(package: bytes) -> str:
     Raises:
         TlvError: the package does not start with a well-formed header PE holding ``83``.
     """
-    header = next(tlv.iter_tlvs(package))
+    header = next(tlv.iter_tlvs(package), None)
+    if header is None:
+        raise ProvisioningError("the profile package is empty")
     if header.tag != HEADER_TAG:
         raise ProvisioningError(f"the package starts with {header.tag:X}, not a header PE")
     fields = tlv.decode_fields(header.value(package), header.value_offset)

@@ -133,6 +133,7 @@ class IsdP:
                 finished = self.installer.feed(plain)
         except ProfileError as err:
             _log.info("profile installation aborted: %s", err)
+            self.installer.abort(err)
             answer = self.session.answer(state, self.installer.response())
             self._discard_download()
             return answer, False
