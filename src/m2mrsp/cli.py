@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import NoReturn, TextIO
 
-from m2mrsp import __version__
+from m2mrsp import __version__, bench
 from m2mrsp.crypto.ecc import CURVES
 from m2mrsp.crypto.kdf import DEFAULT_KDF, KDFS
 from m2mrsp.errors import M2mRspError
@@ -72,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--trace", type=Path, help="write every ES3/ES5/ES8 message as JSON lines")
     run.add_argument("--key-log", type=Path, help="write the session secrets (lab use only)")
     commands.add_parser("info", help="print the back-end and build details")
+    bench.add_parser(commands)
     return parser
 
 
@@ -142,6 +143,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "info":
             _info(sys.stdout)
+        elif args.command == "bench":
+            bench.run_command(args, sys.stdout)
         else:
             _run(args, sys.stdout)
     except (M2mRspError, ValueError) as err:
