@@ -74,8 +74,12 @@ def test_create_isdp_with_required_memory() -> None:
     assert parsed == apdu.CreateIsdp(ISDP_13, bytes.fromhex("80C000"), bytes.fromhex("0370"),
                                      0x1234)
     assert apdu.parse_create_isdp(apdu.build_create_isdp(ISDP_13).data).required_memory == 0
+    # [D] above 65535 bytes the reservation takes four bytes: EF 06 83 04 00 01 00 00.
+    large = apdu.build_create_isdp(ISDP_13, required_memory=0x10000)
+    assert large.data.endswith(bytes.fromhex("EF06830400010000" "00"))
+    assert apdu.parse_create_isdp(large.data).required_memory == 0x10000
     with pytest.raises(ValueError):
-        apdu.build_create_isdp(ISDP_13, required_memory=0x10000)
+        apdu.build_create_isdp(ISDP_13, required_memory=1 << 32)
 
 
 def test_create_isdp_parse_errors() -> None:

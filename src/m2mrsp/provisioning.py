@@ -8,7 +8,7 @@ wire; this module only starts the phases and reads the outcome.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TextIO
+from typing import NoReturn, TextIO
 
 from m2mrsp import backend as backends
 from m2mrsp import tlv
@@ -27,6 +27,7 @@ from m2mrsp.entities.smsr import Eis, SmSr
 from m2mrsp.errors import M2mRspError, ProvisioningError, ScpError
 from m2mrsp.hotpath.types import MAX_SEGMENT_PLAINTEXT
 from m2mrsp.keylog import KeyLog
+from m2mrsp.protocol.keyest import OffCardKeyAgreement
 from m2mrsp.protocol.scp03t import StaticKeys
 from m2mrsp.rng import RandomSource
 from m2mrsp.saip.pe import decode_iccid
@@ -104,22 +105,40 @@ def count_elements(package: bytes) -> int:
 
 
 @dataclass
-class _World:
+class World:
+    """The entities of one provisioning and the wire between them."""
+
     pki: Pki
     euicc: Euicc
     smsr: SmSr
     smdp: SmDp
     wire: Wire
 
+    @property
+    def eid(self) -> bytes:
+        return self.pki.eid_bytes
 
-def _set_up(options: Options, key_log: KeyLog | None) -> _World:
+
+def make_pki(options: Options) -> Pki:
+    """The test PKI :func:`set_up` draws for ``options`` (every role on ``options.curve``)."""
     rng = RandomSource(options.seed, "provisioning")
     curve = ecc.curve_by_name(options.curve)
+    with span("PKI"):
+        return Pki.create(rng.fork("pki"), ci_curve=curve, eum_curve=curve, dp_curve=curve,
+                          sr_curve=curve, ecasd_curve=curve)
+
+
+def set_up(options: Options, key_log: KeyLog | None = None, pki: Pki | None = None) -> World:
+    """Build the entities and wire them; ``pki`` reuses a PKI from :func:`make_pki`.
+
+    A reused PKI gives the same bytes as a fresh one for the same options (the PKI draws from
+    its own stream), so fault-injection runs can share one.
+    """
+    rng = RandomSource(options.seed, "provisioning")
     hot_path = backends.get(options.backend)
     wire = Wire(keep=options.keep_messages)
-    with span("PKI"):
-        pki = Pki.create(rng.fork("pki"), ci_curve=curve, eum_curve=curve, dp_curve=curve,
-                         sr_curve=curve, ecasd_curve=curve)
+    if pki is None:
+        pki = make_pki(options)
     euicc = Euicc(pki.make_ecasd(rng.fork("ecasd")), hot_path, rng.fork("euicc"), kdf=options.kdf)
     smsr = SmSr()
     eis = Eis(pki.eid_bytes, pki.ecasd.certificate_bytes, pki.eum.certificate_bytes,
@@ -132,7 +151,12 @@ def _set_up(options: Options, key_log: KeyLog | None) -> _World:
         rng.fork("sm-dp"), kdf=options.kdf, segment_size=options.segment_size,
         segments_per_call=options.segments_per_call, key_log=key_log,
     )
-    return _World(pki, euicc, smsr, smdp, wire)
+    return World(pki, euicc, smsr, smdp, wire)
+
+
+# The names the benchmark stages import.
+_World = World
+_set_up = set_up
 
 
 def provision(package: bytes, options: Options, key_log: TextIO | None = None) -> Result:
@@ -140,41 +164,84 @@ def provision(package: bytes, options: Options, key_log: TextIO | None = None) -
 
     Raises:
         ValueError: bad options.
-        ProvisioningError: a phase failed; after a failed download the ISD-P has been deleted.
+        ProvisioningError: a phase failed; after a failure once the ISD-P exists, the SM-DP's
+            error management has had it deleted (§6.1).
         M2mRspError: the package is not a profile package (no header, malformed TLV).
     """
     options.validate()
     iccid = profile_iccid(package)
     with span("entity set-up"):
-        world = _set_up(options, KeyLog(key_log) if key_log is not None else None)
-    eid, smdp = world.pki.eid_bytes, world.smdp
+        world = set_up(options, KeyLog(key_log) if key_log is not None else None)
+    return run_phases(world, package, iccid, enable=options.enable)
+
+
+def run_phases(
+    world: World,
+    package: bytes,
+    iccid: str,
+    *,
+    enable: bool = True,
+    required_memory: int | None = None,
+) -> Result:
+    """Run the four protocol phases of ``world`` on ``package``, each under its span.
+
+    Args:
+        iccid: the ICCID the SM-DP announces (normally the package header's).
+        required_memory: RequiredMemory of CreateISDP; ``None`` reserves ``len(package)``.
+
+    Raises:
+        ProvisioningError: as :func:`provision`.
+    """
+    eid, smdp = world.eid, world.smdp
+    memory = len(package) if required_memory is None else required_memory
     with span("ISD-P creation"):
-        eis = smdp.get_eis(eid)
-        agreement = smdp.prepare_key_agreement(eid, eis)
-        aid = smdp.create_isdp(eid, iccid, len(package))
+        aid, agreement = _create_isdp(smdp, eid, iccid, memory)
     with span("key establishment"):
-        keys = smdp.establish_keys(eid, aid, agreement)
+        keys = _establish_keys(smdp, eid, aid, agreement, iccid)
     with span("profile download"):
         report = _download(smdp, eid, aid, keys, package, iccid)
     isd_p = world.euicc.isd_ps[aid]
-    if options.enable:
+    if enable:
         with span("enabling"):
             smdp.enable(eid, iccid)
     profile = isd_p.profile
+    record = world.smsr.eis(eid).by_iccid(iccid)
     return Result(
         eid=world.pki.eid,
         iccid=iccid,
         isdp_aid=aid,
         backend=world.euicc.backend.NAME,
-        curve=options.curve,
+        curve=world.pki.ecasd.curve.name,
         package_bytes=len(package),
         input_pes=count_elements(package),
         installed_pes=len(profile.elements) if profile is not None else 0,
         download=report,
         isdp_state=isd_p.state.name,
-        eis_state=world.smsr.eis(eid).by_iccid(iccid).state,  # type: ignore[union-attr]
+        eis_state=record.state if record is not None else "",
         wire=world.wire,
     )
+
+
+def _create_isdp(
+    smdp: SmDp, eid: bytes, iccid: str, memory: int
+) -> tuple[bytes, OffCardKeyAgreement]:
+    """GetEIS, the ECASD certificate check and CreateISDP; nothing to clean up on failure."""
+    try:
+        eis = smdp.get_eis(eid)
+        agreement = smdp.prepare_key_agreement(eid, eis)
+        return smdp.create_isdp(eid, iccid, memory), agreement
+    except M2mRspError as err:
+        raise ProvisioningError(f"ISD-P creation failed: {err}") from err
+
+
+def _establish_keys(
+    smdp: SmDp, eid: bytes, aid: bytes, agreement: OffCardKeyAgreement, iccid: str
+) -> StaticKeys:
+    """Key establishment; on failure (a refusal, a receipt mismatch) delete the ISD-P (§6.1)."""
+    try:
+        return smdp.establish_keys(eid, aid, agreement)
+    except M2mRspError as err:
+        _error_management(smdp, eid, iccid, "key establishment failed", err)
 
 
 def _download(
@@ -183,10 +250,25 @@ def _download(
     """Download, then ProfileDownloadCompleted; on failure delete the ISD-P (§6.1)."""
     try:
         report = smdp.download(eid, aid, keys, package)
+        smdp.download_completed(eid, iccid, None)
     except M2mRspError as err:
-        smdp.delete_isdp(eid, iccid)
         kind = f" ({err.kind.name})" if isinstance(err, ScpError) else ""
-        raise ProvisioningError(f"profile download failed{kind}: {err}") from err
-    smdp.download_completed(eid, iccid, None)
+        _error_management(smdp, eid, iccid, f"profile download failed{kind}", err)
     return report
 
+
+def _error_management(
+    smdp: SmDp, eid: bytes, iccid: str, what: str, err: M2mRspError
+) -> NoReturn:
+    """SGP.02 error management: have the SM-SR delete the ISD-P, then report ``err``.
+
+    Raises:
+        ProvisioningError: always; it also names a failed deletion.
+    """
+    try:
+        smdp.delete_isdp(eid, iccid)
+    except M2mRspError as cleanup:
+        raise ProvisioningError(
+            f"{what}: {err}; deleting the ISD-P failed too: {cleanup}"
+        ) from err
+    raise ProvisioningError(f"{what}: {err}") from err

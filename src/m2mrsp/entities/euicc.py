@@ -8,17 +8,26 @@
 * An ISD-P runs key establishment with the ECASD (§4), then SCP03t and the Profile Package
   Interpreter (§5, §6). A failed download leaves nothing installed: the partly built profile
   is dropped, the session keys are forgotten, and the ISD-P waits for its deletion (§6.1).
+  A finished download closes the SCP03t session too.
+
+Strictness ([D], docs/FAULTS.md lists every case): the ISD-R accepts only class byte ``80``;
+INSTALL and DELETE need P1/P2 of the GP codings SGP.02 uses; its own STORE DATA DGIs
+(``3A03``, ``3A08``) come in one last block ``00``. A refused STORE DATA ends an
+``INSTALL [for personalization]`` sequence, and so does deleting its target. An ISD-P answers
+C-APDUs with ``6D00``: it speaks only SCP03t TLVs. An ISD-P created without a memory
+reservation may hold no more than the card has free.
 """
 
 from __future__ import annotations
 
 import enum
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from m2mrsp.crypto.kdf import DEFAULT_KDF
 from m2mrsp.entities.ecasd import Ecasd
-from m2mrsp.errors import ProfileError, ScpError, TlvError
+from m2mrsp.errors import ProfileError, ScpError, ScpErrorKind, TlvError
 from m2mrsp.hotpath.types import Backend
 from m2mrsp.protocol import apdu, es5
 from m2mrsp.protocol.keyest import KeyAgreementError, OnCardKeyAgreement
@@ -35,6 +44,7 @@ from m2mrsp.protocol.scp03t import (
 from m2mrsp.rng import RandomSource
 from m2mrsp.saip.interpreter import ProfileInstaller
 from m2mrsp.saip.model import InstalledProfile
+from m2mrsp.saip.pe import Status
 from m2mrsp.timing import span
 
 _log = logging.getLogger(__name__)
@@ -44,6 +54,12 @@ POL1_DISABLE_NOT_ALLOWED = 0x01
 POL1_DELETE_NOT_ALLOWED = 0x02
 POL1_DELETE_ON_DISABLE = 0x04
 DEFAULT_TOTAL_MEMORY = 512 * 1024
+# [D] the ISD-R's own STORE DATA (3A03 enable, 3A08 confirmation): one last block, number 00.
+ISD_R_STORE_DATA_BLOCK = 0x00
+
+
+def _no_memory() -> int:
+    return 0
 
 
 class LifeCycle(enum.IntEnum):
@@ -72,6 +88,17 @@ class IsdP:
     profile: InstalledProfile | None = None
     download_failed: bool = False
     received_bytes: int = 0
+    card_free_memory: Callable[[], int] = field(default=_no_memory, repr=False)
+
+    @property
+    def used_memory(self) -> int:
+        """What this ISD-P takes from the card: its reservation, or what it holds if more."""
+        return max(self.reserved_memory, self.received_bytes)
+
+    @property
+    def session_open(self) -> bool:
+        """True while SCP03t session keys are held (after ``85``, until the session ends)."""
+        return self.session is not None and self.session.open
 
     @property
     def pol1(self) -> int:
@@ -108,6 +135,8 @@ class IsdP:
             return error_tlv(tag, apdu.SW_CONDITIONS_NOT_SATISFIED), False
         try:
             if tag == INITIALIZE_UPDATE_TAG:
+                if self.installer is not None:
+                    raise ScpError(ScpErrorKind.BAD_STATE, detail="84 during a download")
                 return self.session.initialize_update(command), True
             if tag == EXTERNAL_AUTHENTICATE_TAG:
                 return self.session.external_authenticate(command), True
@@ -125,10 +154,11 @@ class IsdP:
             plain, state = self.session.unwrap(command)
         if self.installer is None:
             self.installer = ProfileInstaller(scan_tlv=self.backend.scan_tlv)
-        self.received_bytes += len(plain)
         try:
-            if self.reserved_memory and self.received_bytes > self.reserved_memory:
-                raise ProfileError("profile larger than the memory reserved", status=4)
+            if len(plain) > self._room():
+                raise ProfileError("profile larger than the memory reserved",
+                                   Status.NOT_ENOUGH_MEMORY)
+            self.received_bytes += len(plain)
             with span("PE installation"):
                 finished = self.installer.feed(plain)
         except ProfileError as err:
@@ -143,12 +173,19 @@ class IsdP:
         self.profile = self.installer.profile
         answer = self.session.answer(state, self.installer.response())
         self.installer = None
+        self.session.close()
         self.state = LifeCycle.DISABLED
         return answer, True
 
+    def _room(self) -> int:
+        """Bytes the download may still add: what is left of the reservation, else card-wide."""
+        if self.reserved_memory:
+            return self.reserved_memory - self.received_bytes
+        return self.card_free_memory()
+
     def _fail(self, tag: int, status: int, reason: str) -> bytes:
         _log.info("SCP03t command %02X refused: %s", tag, reason)
-        if tag == SEGMENT_TAG:
+        if tag == SEGMENT_TAG or self.installer is not None:
             self._discard_download()
         elif self.session is not None:
             self.session.close()
@@ -158,6 +195,7 @@ class IsdP:
         """Security or profile error: drop the partial profile and the session (§6.3 step 1)."""
         self.installer = None
         self.profile = None
+        self.received_bytes = 0
         self.download_failed = True
         if self.session is not None:
             self.session.close()
@@ -194,7 +232,7 @@ class Euicc:
 
     @property
     def free_memory(self) -> int:
-        return self.total_memory - sum(p.reserved_memory for p in self.isd_ps.values())
+        return self.total_memory - sum(p.used_memory for p in self.isd_ps.values())
 
     def enabled_profile(self) -> IsdP | None:
         return next((p for p in self.isd_ps.values() if p.state is LifeCycle.ENABLED), None)
@@ -228,7 +266,8 @@ class Euicc:
             if isd_p is None or tag == es5.C_APDU:
                 status = apdu.SW_REFERENCED_DATA_NOT_FOUND if isd_p is None else (
                     apdu.SW_INS_NOT_SUPPORTED)
-                answers.append(error_tlv(tag, status))
+                answers.append(es5.response_item(apdu.encode_response(b"", status))
+                               if tag == es5.C_APDU else error_tlv(tag, status))
                 break
             answer, go_on = isd_p.scp03t(tag, command)
             answers.append(answer)
@@ -251,10 +290,15 @@ class Euicc:
     def _execute_apdu(self, raw: bytes) -> tuple[bytes, int]:
         try:
             command = apdu.parse_command(raw)
+            if command.cla != apdu.CLA_GP:
+                return b"", apdu.SW_CLA_NOT_SUPPORTED
             if command.ins == apdu.INS_INSTALL:
                 return self._install(command)
             if command.ins == apdu.INS_STORE_DATA:
-                return self._store_data(command)
+                data, sw = self._store_data(command)
+                if sw != apdu.SW_OK:
+                    self._personalization_target = None
+                return data, sw
             if command.ins == apdu.INS_DELETE:
                 return self._delete(*apdu.parse_delete(command))
         except apdu.ApduError as err:
@@ -265,6 +309,8 @@ class Euicc:
     # -- ISD-R commands ------------------------------------------------------------------------
 
     def _install(self, command: apdu.CommandApdu) -> tuple[bytes, int]:
+        if command.p2 != 0x00:
+            return b"", apdu.SW_INCORRECT_P1_P2
         if command.p1 == apdu.INSTALL_FOR_INSTALL | apdu.INSTALL_MAKE_SELECTABLE:
             return self._create_isdp(apdu.parse_create_isdp(command.data))
         if command.p1 == apdu.INSTALL_FOR_PERSONALIZATION:
@@ -288,6 +334,7 @@ class Euicc:
             self.isd_ps[request.aid] = IsdP(
                 request.aid, request.required_memory, self.backend,
                 self._rng.fork(f"isd-p {self._isd_ps_created}"), self.kdf,
+                card_free_memory=lambda: max(0, self.free_memory),
             )
         return apdu.INSTALL_RESPONSE, apdu.SW_OK
 
@@ -300,6 +347,10 @@ class Euicc:
             if isd_p is None:
                 return b"", apdu.SW_REFERENCED_DATA_NOT_FOUND
             return isd_p.store_data(self.ecasd, command)
+        if not store.last or store.block != ISD_R_STORE_DATA_BLOCK or (
+            store.structure != apdu.STORE_DATA_DGI
+        ):
+            return b"", apdu.SW_INCORRECT_P1_P2
         request = apdu.parse_isdr_store_data(store.data)
         if request.dgi == apdu.DGI_ENABLE_PROFILE and request.aid is not None:
             return self._enable(request.aid)
@@ -355,4 +406,6 @@ class Euicc:
         if isd_p.state is LifeCycle.ENABLED or isd_p.pol1 & POL1_DELETE_NOT_ALLOWED:
             return b"", apdu.SW_CONDITIONS_NOT_SATISFIED
         del self.isd_ps[aid]
+        if self._personalization_target == aid:
+            self._personalization_target = None
         return b"", apdu.SW_OK

@@ -85,7 +85,13 @@ class SmDp:
         return es3.decode_response(self._es3(es3.encode_request(function, self._call_id, **fields)))
 
     def _send_es8(self, eid: bytes, items: list[bytes], sd_aid: bytes | None) -> list[bytes]:
-        """Send ES8 items in one SendData and return the card's answers, both recorded as ES8."""
+        """Send ES8 items in one SendData and return the card's answers, both recorded as ES8.
+
+        Raises:
+            Es3Error: the SM-SR failed the call or answered without readable response data.
+            TlvError: the card's response script is malformed.
+            CardError: more answers than items.
+        """
         for item in items:
             self._wire.record("ES8", self.name, "ISD-P", item)
         fields: dict[str, Any] = {
@@ -93,36 +99,49 @@ class SmDp:
         }
         if sd_aid is not None:
             fields["SdAid"] = sd_aid.hex().upper()
-        response = bytes.fromhex(self._call("SendData", **fields)["EuiccResponseData"])
+        response = es3.hex_field(self._call("SendData", **fields), "EuiccResponseData")
         answers = [raw for _, raw in es5.parse_response_script(response)]
         for answer in answers:
             self._wire.record("ES8", "ISD-P", self.name, answer)
+        if len(answers) > len(items):
+            raise CardError(apdu.SW_WRONG_DATA, f"{len(answers)} answers to {len(items)} items")
         return answers
 
     # -- ISD-P creation (PROTOCOL.md §3) ------------------------------------------------------
 
     def get_eis(self, eid: bytes) -> dict[str, Any]:
-        """ES3.GetEIS."""
-        eis: dict[str, Any] = self._call("GetEIS", Eid=eid.hex().upper())["Eis"]
-        return eis
+        """ES3.GetEIS.
+
+        Raises:
+            Es3Error: the call failed or its answer holds no EIS object.
+        """
+        return es3.object_field(self._call("GetEIS", Eid=eid.hex().upper()), "Eis", any_values=True)
 
     def create_isdp(self, eid: bytes, iccid: str, required_memory: int) -> bytes:
-        """ES3.CreateISDP; returns the AID the SM-SR allocated."""
+        """ES3.CreateISDP; returns the AID the SM-SR allocated.
+
+        Raises:
+            Es3Error: the call failed or the AID answered is not a GSMA ISD-P AID.
+        """
         answer = self._call(
             "CreateISDP", Eid=eid.hex().upper(), Iccid=iccid, MnoId="MNO-1",
             RequiredMemory=required_memory, MoreToDo=True,
         )
-        return bytes.fromhex(answer["IsdPAid"])
+        aid = es3.hex_field(answer, "IsdPAid")
+        if apdu.isdp_tar(aid) is None:
+            raise Es3Error(f"the SM-SR allocated {aid.hex().upper()}, not an ISD-P AID")
+        return aid
 
     # -- key establishment (PROTOCOL.md §4) ---------------------------------------------------
 
     def prepare_key_agreement(self, eid: bytes, eis: dict[str, Any]) -> OffCardKeyAgreement:
         """Check CERT.ECASD.ECKA from the EIS against the EUM key before creating anything."""
+        ecasd_certificate = es3.hex_field(eis, "EcasdCertificate")
         with span("verify ECASD certificate"):
             return OffCardKeyAgreement(
                 dp_certificate=self._credentials.certificate,
                 dp_private_key=self._credentials.private_key,
-                ecasd_certificate=bytes.fromhex(eis["EcasdCertificate"]),
+                ecasd_certificate=ecasd_certificate,
                 eum_public_key=self._credentials.eum_public_key,
                 rng=self._rng,
                 eid=eid,
@@ -132,12 +151,24 @@ class SmDp:
     def establish_keys(
         self, eid: bytes, aid: bytes, agreement: OffCardKeyAgreement
     ) -> StaticKeys:
-        """ES8.EstablishISDPKeySet, scenario #3, through the ISD-R (no sd-aid)."""
+        """ES8.EstablishISDPKeySet, scenario #3, through the ISD-R (no sd-aid).
+
+        Raises:
+            CardError: a refused or missing answer.
+            ProvisioningError: an INSTALL answer other than ``00``.
+            KeyAgreementError: a malformed challenge or receipt, or ``RECEIPT_MISMATCH``.
+            Es3Error, TlvError: the transport failed.
+        """
         personalize = apdu.build_install_for_personalization(aid).to_bytes()
         certificate = agreement.certificate_command().to_bytes()
         answers = self._send_es8(eid, [es5.command_item(personalize),
                                        es5.command_item(certificate)], None)
         challenge = self._apdu_data(answers, 2)
+        install_answer = apdu.split_response(answers[0])[0]
+        if install_answer != apdu.INSTALL_RESPONSE:
+            raise ProvisioningError(
+                f"INSTALL [for personalization] answered {install_answer.hex().upper()}, not 00"
+            )
         with span("key agreement data"):
             command = agreement.key_agreement_command(challenge).to_bytes()
         receipt = self._apdu_data(self._send_es8(eid, [es5.command_item(command)], None), 1)
@@ -165,8 +196,13 @@ class SmDp:
     def download(self, eid: bytes, aid: bytes, keys: StaticKeys, package: bytes) -> DownloadReport:
         """SCP03t handshake, then every segment; the EUICCResponse decides success.
 
+        The EUICCResponse must come with the answer to the last segment: an earlier one is
+        only acceptable when it reports an error (the card then stops).
+
         Raises:
-            ProvisioningError: the card refused a TLV or reported an installation error.
+            ScpError: an error TLV from the card, a bad R-MAC or cryptogram, a malformed answer.
+            ProfileError: an EUICCResponse that does not decode.
+            ProvisioningError: the card reported an installation error or stopped early.
         """
         session = HostSession(keys, aid, self._backend, self._rng)
         report = DownloadReport()
@@ -191,7 +227,13 @@ class SmDp:
                     data = session.open_response(state, answer)
                     if data:
                         report.euicc_response = EUICCResponse.decode(data)
-            if len(answers) != len(batch):
+                        last = index == len(wrapped.tlvs) - 1
+                        if report.euicc_response.succeeded and not last:
+                            raise ProvisioningError(
+                                f"the eUICC reported success after segment {index + 1} of "
+                                f"{len(wrapped.tlvs)}"
+                            )
+            if len(answers) != len(batch) or report.euicc_response is not None:
                 break
         self._check_installation(report)
         return report

@@ -105,33 +105,47 @@ class SmSr:
         """Serve one ES3 request; failures become a ``Failed`` response, never an exception."""
         try:
             function, fields = es3.decode_request(request)
+            handler = self._handlers.get(function)
+            if handler is None:
+                raise Es3Error(f"ES3 function {function} not supported by this SM-SR")
             with span(f"SM-SR {function}"):
-                answer = self._handlers[function](fields)
-        except KeyError as err:
-            return es3.encode_response(es3.FAILED, f"unsupported or incomplete request: {err}")
-        except (M2mRspError, ValueError) as err:
+                answer = handler(fields)
+        except M2mRspError as err:
             _log.info("ES3 request failed: %s", err)
             return es3.encode_response(es3.FAILED, str(err))
         return es3.encode_response(es3.EXECUTED_SUCCESS, **answer)
 
     def _lookup(self, fields: dict[str, Any]) -> Eis:
-        eid = bytes.fromhex(fields["Eid"])
+        eid = es3.hex_field(fields, "Eid")
         if eid not in self._eis:
-            raise Es3Error(f"unknown EID {fields['Eid']}")
+            raise Es3Error(f"unknown EID {eid.hex().upper()}")
         return self._eis[eid]
+
+    @staticmethod
+    def _record(eis: Eis, fields: dict[str, Any]) -> ProfileRecord:
+        iccid = es3.text_field(fields, "Iccid")
+        record = eis.by_iccid(iccid)
+        if record is None:
+            raise Es3Error(f"no profile {iccid} on this eUICC")
+        return record
 
     def _get_eis(self, fields: dict[str, Any]) -> dict[str, Any]:
         return {"Eis": self._lookup(fields).to_fields()}
 
     def _create_isdp(self, fields: dict[str, Any]) -> dict[str, Any]:
+        """ES3.CreateISDP: EIS checks, then INSTALL; the record goes if the card refused it."""
         eis = self._lookup(fields)
-        iccid, memory = str(fields["Iccid"]), int(fields["RequiredMemory"])
+        iccid = es3.text_field(fields, "Iccid")
+        memory = es3.int_field(fields, "RequiredMemory", 0, apdu.RESERVED_MEMORY_MAX)
+        mno_id = es3.text_field(fields, "MnoId") if "MnoId" in fields else ""
+        if not iccid:
+            raise Es3Error("empty ICCID")
         if eis.by_iccid(iccid) is not None:
             raise Es3Error(f"ICCID {iccid} already on this eUICC")
         if memory > eis.free_memory:
             raise Es3Error(f"not enough memory: {memory} asked, {eis.free_memory} free")
         aid = self._allocate_aid(eis)
-        record = ProfileRecord(iccid, aid, IN_CREATION, str(fields.get("MnoId", "")), memory)
+        record = ProfileRecord(iccid, aid, IN_CREATION, mno_id, memory)
         eis.profiles[aid] = record
         command = apdu.build_create_isdp(aid, memory).to_bytes()
         try:
@@ -139,8 +153,20 @@ class SmSr:
         except CardError:
             del eis.profiles[aid]
             raise
+        except M2mRspError:
+            # The card's answer is unreadable: it may have created the ISD-P, so delete it
+            # (an unknown AID is refused, which is fine) before forgetting the record.
+            self._try_delete(eis, aid)
+            del eis.profiles[aid]
+            raise
         record.state = CREATED
         return {"IsdPAid": aid.hex().upper(), "EuiccResponseData": response.hex().upper()}
+
+    def _try_delete(self, eis: Eis, aid: bytes) -> None:
+        try:
+            self._run_apdus(eis, apdu.ISD_R_AID, [apdu.build_delete(aid).to_bytes()])
+        except M2mRspError as err:
+            _log.info("clean-up DELETE of %s: %s", aid.hex().upper(), err)
 
     @staticmethod
     def _allocate_aid(eis: Eis) -> bytes:
@@ -153,28 +179,30 @@ class SmSr:
 
     def _send_data(self, fields: dict[str, Any]) -> dict[str, Any]:
         eis = self._lookup(fields)
-        target = bytes.fromhex(fields["SdAid"]) if fields.get("SdAid") else apdu.ISD_R_AID
+        target = es3.hex_field(fields, "SdAid") if "SdAid" in fields else apdu.ISD_R_AID
         if target != apdu.ISD_R_AID and target not in eis.profiles:
             raise Es3Error(f"no ISD-P {target.hex().upper()} on this eUICC")
-        script = es5.build_command_script([bytes.fromhex(fields["Data"])])
+        script = es5.build_command_script([es3.hex_field(fields, "Data")])
         response = self._es5[eis.eid](es5.frame(target, script))
         return {"EuiccResponseData": response.hex().upper()}
 
     def _download_completed(self, fields: dict[str, Any]) -> dict[str, Any]:
         eis = self._lookup(fields)
-        record = eis.by_iccid(str(fields["Iccid"]))
-        if record is None or record.state != CREATED:
-            raise Es3Error(f"no profile {fields['Iccid']} waiting for completion")
+        record = self._record(eis, fields)
+        pol2 = es3.text_field(fields, "Pol2") if "Pol2" in fields else ""
+        address = es3.object_field(fields, "SubscriptionAddress")
+        if record.state != CREATED:
+            raise Es3Error(f"profile {record.iccid} is not waiting for completion")
         record.state = DISABLED
-        record.pol2 = str(fields.get("Pol2", ""))
-        record.subscription_address = dict(fields.get("SubscriptionAddress", {}))
+        record.pol2 = pol2
+        record.subscription_address = dict(address)
         return {}
 
     def _enable_profile(self, fields: dict[str, Any]) -> dict[str, Any]:
         eis = self._lookup(fields)
-        record = eis.by_iccid(str(fields["Iccid"]))
-        if record is None or record.state != DISABLED:
-            raise Es3Error(f"profile {fields['Iccid']} is not disabled on this eUICC")
+        record = self._record(eis, fields)
+        if record.state != DISABLED:
+            raise Es3Error(f"profile {record.iccid} is not disabled on this eUICC")
         enable = apdu.build_enable_profile(record.aid).to_bytes()
         response = self._run_apdus(eis, apdu.ISD_R_AID, [enable])
         notification = self._collect_notification(eis)
@@ -197,9 +225,7 @@ class SmSr:
 
     def _delete_isdp(self, fields: dict[str, Any]) -> dict[str, Any]:
         eis = self._lookup(fields)
-        record = eis.by_iccid(str(fields["Iccid"]))
-        if record is None:
-            raise Es3Error(f"no profile {fields['Iccid']} on this eUICC")
+        record = self._record(eis, fields)
         if record.state == ENABLED:
             raise Es3Error("the enabled profile cannot be deleted")
         response = self._run_apdus(eis, apdu.ISD_R_AID, [apdu.build_delete(record.aid).to_bytes()])

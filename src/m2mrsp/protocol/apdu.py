@@ -112,6 +112,10 @@ ISDP_SUPPORTED_SCP: Final = bytes.fromhex("0370")  # SCP03, i = 70
 TAG_SYSTEM_PARAMETERS: Final = 0xEF
 TAG_RESERVED_MEMORY: Final = 0x83
 RESERVED_MEMORY_LENGTH: Final = 2
+# [D] a reservation above 65535 bytes is sent in 4 bytes, as GP codes its extended memory
+# quotas; the card accepts either size.
+RESERVED_MEMORY_LONG_LENGTH: Final = 4
+RESERVED_MEMORY_MAX: Final = (1 << (8 * RESERVED_MEMORY_LONG_LENGTH)) - 1
 
 # ISD-R DGIs (PROTOCOL.md §7.1-7.2, [N]; 3A05/3A06 are [D]).
 DGI_ENABLE_PROFILE: Final = 0x3A03
@@ -280,17 +284,20 @@ def parse_install_data(data: Buffer) -> InstallData:
 def isdp_install_parameters(required_memory: int = 0) -> bytes:
     """Install parameters of an ISD-P: ``C9 {81 03 70}``, plus ``EF {83 hhll}`` if memory > 0.
 
-    [D] PROTOCOL.md §3.2 / U15: system parameters are sent only for a non-zero RequiredMemory.
+    [D] PROTOCOL.md §3.2 / U15: system parameters are sent only for a non-zero RequiredMemory;
+    above 65535 bytes the ``83`` value takes :data:`RESERVED_MEMORY_LONG_LENGTH` bytes.
 
     Raises:
-        ValueError: ``required_memory`` outside 0..65535.
+        ValueError: ``required_memory`` outside 0..:data:`RESERVED_MEMORY_MAX`.
     """
     params = encode_tlv(TAG_APPLICATION_PARAMETERS, encode_tlv(TAG_SUPPORTED_SCP,
                                                                ISDP_SUPPORTED_SCP))
     if required_memory:
-        if not 0 < required_memory <= 0xFFFF:
-            raise ValueError(f"required memory {required_memory} does not fit two bytes")
-        memory = required_memory.to_bytes(RESERVED_MEMORY_LENGTH, "big")
+        if not 0 < required_memory <= RESERVED_MEMORY_MAX:
+            raise ValueError(f"required memory {required_memory} does not fit four bytes")
+        size = RESERVED_MEMORY_LENGTH if required_memory <= 0xFFFF else (
+            RESERVED_MEMORY_LONG_LENGTH)
+        memory = required_memory.to_bytes(size, "big")
         params += encode_tlv(TAG_SYSTEM_PARAMETERS, encode_tlv(TAG_RESERVED_MEMORY, memory))
     return params
 
@@ -369,8 +376,10 @@ def parse_create_isdp(data: Buffer) -> CreateIsdp:
     if TAG_SYSTEM_PARAMETERS in fields:
         system_offset, system = fields[TAG_SYSTEM_PARAMETERS]
         reserved = _install_parameter_fields(system, system_offset).get(TAG_RESERVED_MEMORY)
-        if reserved is None or len(reserved[1]) != RESERVED_MEMORY_LENGTH:
-            raise ApduError("system parameters without a 2-byte reserved memory (83)",
+        if reserved is None or len(reserved[1]) not in (
+            RESERVED_MEMORY_LENGTH, RESERVED_MEMORY_LONG_LENGTH
+        ):
+            raise ApduError("system parameters without a 2- or 4-byte reserved memory (83)",
                             system_offset)
         memory = int.from_bytes(reserved[1], "big")
     return CreateIsdp(install.application_aid, install.privileges, scp[1], memory)

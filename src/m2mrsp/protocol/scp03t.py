@@ -112,8 +112,8 @@ class HostSession:
         """Check the card's ``84`` answer and return the ``85`` command.
 
         Raises:
-            ScpError: an error answer, a malformed body, a card challenge that is not the
-                pseudo-random one, or a wrong card cryptogram.
+            ScpError: an error answer, a malformed body, another KVN than the keys', a card
+                challenge that is not the pseudo-random one, or a wrong card cryptogram.
         """
         raise_if_error_tlv(answer)
         try:
@@ -142,6 +142,8 @@ class HostSession:
         return message + full_mac[: scp03.MAC_LENGTH]
 
     def _check_card_challenge(self, response: scp03.InitializeUpdateResponse) -> None:
+        if response.kvn != self._keys.kvn:
+            raise ScpError(ScpErrorKind.BAD_STATE, detail=f"card answered KVN {response.kvn:02X}")
         if response.sequence_counter is None or response.i_parameter != I_PARAMETER:
             raise ScpError(ScpErrorKind.SECURITY_LEVEL, detail="card does not use i=70")
         expected = scp03.card_challenge(self._keys.enc, response.sequence_counter, self._sd_aid)
