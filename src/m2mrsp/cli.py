@@ -124,8 +124,8 @@ def _run(args: argparse.Namespace, out: TextIO) -> None:
         out.write("\n")
         return
     info = backend.build_info()
-    out.write(f"m2mrsp {__version__}: back-end {result.backend}, "
-              f"OpenSSL {info.get('openssl', 'unknown')}, curve {result.curve}\n")
+    out.write(f"m2mrsp {__version__}: back-end {result.backend} on {info['openssl']}, "
+              f"curve {result.curve}\n")
     for line in summary_lines(result, args.segment_size) + [""] + timing_tree(totals):
         out.write(line + "\n")
 
