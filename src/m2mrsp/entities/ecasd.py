@@ -76,6 +76,11 @@ class Ecasd:
     def curve(self) -> ecc.Curve:
         return self._curve
 
+    @property
+    def pending(self) -> bool:
+        """True while an off-card key and a challenge wait for the key-agreement command."""
+        return self._peer_key is not None or self._challenge is not None
+
     def verify_certificate(self, certificate: certs.Certificate, certificate_type: int) -> bytes:
         """Verify an off-card certificate with ``PK.CI.ECDSA``, keep its key, return a new RC.
 

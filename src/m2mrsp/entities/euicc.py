@@ -13,7 +13,8 @@
 Strictness ([D], docs/FAULTS.md lists every case): the ISD-R accepts only class byte ``80``;
 INSTALL and DELETE need P1/P2 of the GP codings SGP.02 uses; its own STORE DATA DGIs
 (``3A03``, ``3A08``) come in one last block ``00``. A refused STORE DATA ends an
-``INSTALL [for personalization]`` sequence, and so does deleting its target. An ISD-P answers
+``INSTALL [for personalization]`` sequence, and so does deleting its target; the ECASD then
+forgets the challenge it issued. An ISD-P answers
 C-APDUs with ``6D00``: it speaks only SCP03t TLVs. An ISD-P created without a memory
 reservation may hold no more than the card has free.
 """
@@ -297,7 +298,7 @@ class Euicc:
             if command.ins == apdu.INS_STORE_DATA:
                 data, sw = self._store_data(command)
                 if sw != apdu.SW_OK:
-                    self._personalization_target = None
+                    self._end_personalization()
                 return data, sw
             if command.ins == apdu.INS_DELETE:
                 return self._delete(*apdu.parse_delete(command))
@@ -342,11 +343,12 @@ class Euicc:
         store = apdu.parse_store_data(command)
         if self._personalization_target is not None:
             isd_p = self.isd_ps.get(self._personalization_target)
-            if store.last:
-                self._personalization_target = None
             if isd_p is None:
                 return b"", apdu.SW_REFERENCED_DATA_NOT_FOUND
-            return isd_p.store_data(self.ecasd, command)
+            answer = isd_p.store_data(self.ecasd, command)
+            if store.last:
+                self._end_personalization()
+            return answer
         if not store.last or store.block != ISD_R_STORE_DATA_BLOCK or (
             store.structure != apdu.STORE_DATA_DGI
         ):
@@ -407,5 +409,10 @@ class Euicc:
             return b"", apdu.SW_CONDITIONS_NOT_SATISFIED
         del self.isd_ps[aid]
         if self._personalization_target == aid:
-            self._personalization_target = None
+            self._end_personalization()
         return b"", apdu.SW_OK
+
+    def _end_personalization(self) -> None:
+        """Close an INSTALL [for personalization] sequence; the ECASD forgets its challenge."""
+        self._personalization_target = None
+        self.ecasd.forget()
