@@ -29,8 +29,10 @@ def openssl_versions() -> dict[str, str]:
 
     from m2mrsp import backend as backends
 
-    versions = {"openssl_cryptography": openssl.openssl_version_text(),
-                "openssl_python_ssl": ssl.OPENSSL_VERSION}
+    versions = {
+        "openssl_cryptography": openssl.openssl_version_text(),
+        "openssl_python_ssl": ssl.OPENSSL_VERSION,
+    }
     build_info = getattr(backends, "build_info", None)
     if callable(build_info):
         for key, value in build_info().items():
@@ -80,8 +82,9 @@ def profile() -> tuple[str, bytes]:
     return "default", read_profile("default").package
 
 
-def pytest_benchmark_update_json(config: Any, benchmarks: list[Any], output_json: dict[str, Any]
-                                 ) -> None:
+def pytest_benchmark_update_json(
+    config: Any, benchmarks: list[Any], output_json: dict[str, Any]
+) -> None:
     """Drop the bulky per-benchmark params: the name and extra_info already carry them."""
     for entry in output_json.get("benchmarks", []):
         for key in BULKY_KEYS:

@@ -27,9 +27,11 @@ KEY_DATA_BYTES = 64
 
 def _keys(curve: str) -> tuple[Any, Any, bytes]:
     rng = RandomSource(42, f"bench/{curve}")
-    return (ecc.generate_private_key(ecc.curve_by_name(curve), rng.fork("a")),
-            ecc.generate_private_key(ecc.curve_by_name(curve), rng.fork("b")),
-            rng.bytes(MESSAGE_BYTES))
+    return (
+        ecc.generate_private_key(ecc.curve_by_name(curve), rng.fork("a")),
+        ecc.generate_private_key(ecc.curve_by_name(curve), rng.fork("b")),
+        rng.bytes(MESSAGE_BYTES),
+    )
 
 
 @pytest.mark.parametrize("size", [16, 1024])

@@ -20,12 +20,15 @@ SEGMENT_SIZES = (240, 1007)  # PERF_ANCHORS.md §2; 1007 is the project's segmen
 
 
 def _options(backend: str, curve: str = "p256", segment_size: int = 1007) -> Options:
-    return Options(curve=curve, segment_size=segment_size, seed=SEED, backend=backend,
-                   keep_messages=False)
+    return Options(
+        curve=curve, segment_size=segment_size, seed=SEED, backend=backend, keep_messages=False
+    )
 
 
 @pytest.mark.parametrize("phase", PHASES)
-def test_phase(benchmark: Any, label: Any, backend: Any, profile: tuple[str, bytes], phase: str) -> None:
+def test_phase(
+    benchmark: Any, label: Any, backend: Any, profile: tuple[str, bytes], phase: str
+) -> None:
     name, package = profile
     options = _options(backend.NAME)
 
@@ -40,13 +43,27 @@ def test_phase(benchmark: Any, label: Any, backend: Any, profile: tuple[str, byt
 
 @pytest.mark.parametrize("segment_size", SEGMENT_SIZES)
 @pytest.mark.parametrize("curve", ["p256", "brainpoolp256r1"])
-def test_provisioning(benchmark: Any, label: Any, backend: Any, profile: tuple[str, bytes], curve: str,
-                      segment_size: int) -> None:
+def test_provisioning(
+    benchmark: Any,
+    label: Any,
+    backend: Any,
+    profile: tuple[str, bytes],
+    curve: str,
+    segment_size: int,
+) -> None:
     name, package = profile
     options = _options(backend.NAME, curve, segment_size)
-    label(benchmark, "provisioning", backend.NAME, curve=curve, profile=name,
-          profile_bytes=len(package), segment_bytes=segment_size)
+    label(
+        benchmark,
+        "provisioning",
+        backend.NAME,
+        curve=curve,
+        profile=name,
+        profile_bytes=len(package),
+        segment_bytes=segment_size,
+    )
     result = benchmark.pedantic(provision, (package, options), rounds=ROUNDS)
-    benchmark.extra_info.update(segments=result.download.segments,
-                                es8_bytes=result.wire.byte_counts["ES8"])
+    benchmark.extra_info.update(
+        segments=result.download.segments, es8_bytes=result.wire.byte_counts["ES8"]
+    )
     assert result.isdp_state == "ENABLED"

@@ -292,20 +292,22 @@ def floor_lines(case: Case) -> list[str]:
         for name, s in case.series.items()
     )
     return [
-        (f"cost floor (public-key work, timed on the primitives): {_ms(floor.median)} ms median "
-        f"({parts} ms)"),
+        f"cost floor (public-key work, timed on the primitives): {_ms(floor.median)} ms median",
+        f"  = {parts} ms",
         f"complete provisioning / floor (medians): {ratios}",
     ]
 
 
-def _case_title(case: Case, config: BenchConfig) -> str:
+def _case_title(case: Case, config: BenchConfig) -> list[str]:
     facts = next(iter(case.series.values())).facts
-    return (
-        f"profile {case.profile.name} ({len(case.profile.package)} bytes, "
-        f"{facts.get('segments', '?')} segments of <= {config.segment_size} bytes), "
-        f"curve {case.curve}: {config.iterations} runs per back-end after "
-        f"{config.warmup} warm-ups, back-ends interleaved"
-    )
+    return [
+        f"profile {case.profile.name}, curve {case.curve}",
+        (
+            f"  {len(case.profile.package)} bytes in {facts.get('segments', '?')} segments of <= "
+            f"{config.segment_size} bytes; {config.iterations} runs per back-end after "
+            f"{config.warmup} warm-up runs, back-ends interleaved"
+        ),
+    ]
 
 
 def throughput_lines(rates: Sequence[Throughput]) -> list[str]:
@@ -315,8 +317,9 @@ def throughput_lines(rates: Sequence[Throughput]) -> list[str]:
     cpu = rates[0].cpu
     lines = [(f"throughput on one core{f' (CPU {cpu})' if cpu is not None else ''}: "
              "provision() calls per second, set-up included")]
+    width = max(len(rate.profile) for rate in rates)
     for rate in rates:
-        lines.append(f"  {rate.profile:<24} {rate.curve:<16} {rate.backend:<8} "
+        lines.append(f"  {rate.profile:<{width}} {rate.curve:<16} {rate.backend:<8} "
                      f"{rate.per_second:>9.1f}/s  ({rate.provisionings} in {rate.seconds:.2f} s)")
     return lines
 
@@ -334,7 +337,7 @@ def terminal_lines(run: BenchRun) -> list[str]:
              f"{env['openssl']['cryptography']} (cryptography), seed {run.config.seed}")]
     lines += _native_note()
     for case in run.cases:
-        lines += ["", _case_title(case, run.config), *case_table(case), *floor_lines(case)]
+        lines += ["", *_case_title(case, run.config), *case_table(case), *floor_lines(case)]
     if run.throughput:
         lines += ["", *throughput_lines(run.throughput)]
     return lines
@@ -354,7 +357,8 @@ def report_text(run: BenchRun) -> str:
     lines += [f"build {k}: {v}" for k, v in env["build_info"].items()]
     lines += _native_note()
     for case in run.cases:
-        lines += ["", _case_title(case, run.config), *case_table(case, None), *floor_lines(case)]
+        lines += ["", *_case_title(case, run.config), *case_table(case, None),
+                  *floor_lines(case)]
         for series in case.series.values():
             lines += ["", f"every span, {series.backend} (ms per provisioning):",
                       *_path_lines(series)]
