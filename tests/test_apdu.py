@@ -182,8 +182,12 @@ def test_delete() -> None:
     assert command.to_bytes() == bytes.fromhex("80E4008012") + b"\x4f\x10" + ISDP_13
     assert apdu.parse_delete(command) == (ISDP_13, True)
     assert apdu.parse_delete(apdu.build_delete(ISDP_13, related=False)) == (ISDP_13, False)
+    # Njiwa's P1 88 P2 40 is refused at P1 (offset 2), a bad P2 alone at offset 3.
     with pytest.raises(apdu.ApduError) as err:
         apdu.parse_delete(apdu.CommandApdu(0x80, 0xE4, 0x88, 0x40, command.data))
+    assert (err.value.offset, err.value.sw) == (2, apdu.SW_INCORRECT_P1_P2)
+    with pytest.raises(apdu.ApduError) as err:
+        apdu.parse_delete(apdu.CommandApdu(0x80, 0xE4, 0x00, 0x40, command.data))
     assert (err.value.offset, err.value.sw) == (3, apdu.SW_INCORRECT_P1_P2)
     with pytest.raises(apdu.ApduError) as err:
         apdu.parse_delete(apdu.CommandApdu(0x80, 0xE4, 0x00, 0x80, b"\x4f\x05\x00"))

@@ -205,23 +205,32 @@ class SmSr:
             raise Es3Error(f"profile {record.iccid} is not disabled on this eUICC")
         enable = apdu.build_enable_profile(record.aid).to_bytes()
         response = self._run_apdus(eis, apdu.ISD_R_AID, [enable])
-        notification = self._collect_notification(eis)
+        notification, deleted = self._collect_notification(eis)
         if notification.enabled_aid != record.aid:
             raise Es3Error("the eUICC reported another profile enabled")
         for other in eis.profiles.values():
             if other.state == ENABLED:
                 other.state = DISABLED
         record.state = ENABLED
+        for aid in deleted:
+            if aid != record.aid:
+                eis.profiles.pop(aid, None)
         return {"EuiccResponseData": response.hex().upper()}
 
-    def _collect_notification(self, eis: Eis) -> Notification:
-        """Push the card, take its notification and confirm it (PROTOCOL.md §7.6, §7.2)."""
+    def _collect_notification(self, eis: Eis) -> tuple[Notification, list[bytes]]:
+        """Push the card, take its notification and confirm it (PROTOCOL.md §7.6, §7.2).
+
+        Returns:
+            the notification and the AIDs the card deleted on confirming it (POL1 "delete on
+            disable").
+        """
         answer = self._es5[eis.eid](es5.frame(apdu.ISD_R_AID, es5.PUSH))
         notification = Notification.decode(answer)
         eis.notifications_seen.append(notification.sequence_number)
         confirmation = apdu.build_notification_confirmation(notification.sequence_number)
-        self._run_apdus(eis, apdu.ISD_R_AID, [confirmation.to_bytes()])
-        return notification
+        script = self._run_apdus(eis, apdu.ISD_R_AID, [confirmation.to_bytes()])
+        (_, rapdu), = es5.parse_response_script(script)
+        return notification, apdu.parse_deleted_aids(apdu.split_response(rapdu)[0])
 
     def _delete_isdp(self, fields: dict[str, Any]) -> dict[str, Any]:
         eis = self._lookup(fields)

@@ -562,10 +562,14 @@ def parse_delete(apdu: CommandApdu) -> tuple[bytes, bool]:
     """``(aid, related)`` of a GP DELETE (card side).
 
     Raises:
-        ApduError: not a DELETE, or a data field that is not one ``4F`` TLV.
+        ApduError: not a DELETE, P1 other than ``00`` (one command), P2 other than ``00``/``80``,
+            or a data field that is not one ``4F`` TLV.
     """
     if apdu.cla & 0xF0 != CLA_GP or apdu.ins != INS_DELETE:
         raise ApduError("not a DELETE command", 1, SW_INS_NOT_SUPPORTED)
+    if apdu.p1 != 0x00:
+        raise ApduError(f"DELETE P1 {apdu.p1:02X}: only a last (or only) command", 2,
+                        SW_INCORRECT_P1_P2)
     if apdu.p2 not in (0x00, DELETE_RELATED_OBJECTS):
         raise ApduError(f"DELETE P2 {apdu.p2:02X} not supported", 3, SW_INCORRECT_P1_P2)
     return _single_field(apdu.data, TAG_AID, DATA_OFFSET), apdu.p2 == DELETE_RELATED_OBJECTS
