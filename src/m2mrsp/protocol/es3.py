@@ -63,7 +63,7 @@ def decode_request(data: bytes) -> tuple[str, dict[str, Any]]:
     """
     document = _load(data)
     function = document.pop("Function", None)
-    if function not in FUNCTIONS:
+    if not isinstance(function, str) or function not in FUNCTIONS:
         raise Es3Error(f"unknown ES3 function {function!r}")
     return str(function), document
 
