@@ -23,7 +23,7 @@ ENV_VAR = "M2MRSP_NATIVE"
 
 
 def _flags_text(cflags: Sequence[str]) -> str:
-    """The flags as a C string literal for ``m2m_build_flags()`` (quotes and backslashes dropped)."""
+    """The flags as a C string literal for ``m2m_build_flags()`` (no quotes or backslashes)."""
     base = sysconfig.get_config_var("CFLAGS") or ""
     text = " ".join([base, *cflags, os.environ.get("CFLAGS", "")]).split()
     return '"' + " ".join(text).replace('"', "").replace("\\", "") + '"'

@@ -142,7 +142,7 @@ def test_both_back_ends_side_by_side() -> None:
     assert (python.NAME, native.NAME) == ("python", "native")
     keys = (bytes(range(16)), bytes(range(16, 32)), bytes(range(32, 48)))
     state = Scp03tState(bytes(16), 0)
-    wrapped = [be.SegmentCipher(*keys).wrap_all(state, bytes(3000), 1007) for be in (python, native)]
+    wrapped = [b.SegmentCipher(*keys).wrap_all(state, bytes(3000), 1007) for b in (python, native)]
     assert wrapped[0] == wrapped[1]
     profile = b"".join(wrapped[0].tlvs)
     assert python.scan_tlv(profile).tobytes() == native.scan_tlv(profile).tobytes()

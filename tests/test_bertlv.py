@@ -64,7 +64,7 @@ def test_ts48_profiles_are_walked_completely(backend: Any, ts48_profile: tuple[s
     assert int(top["value_offset"][-1] + top["length"][-1]) == len(profile)
     if name == "TS48V2-SAIP2-3-NOBERTLV-UNIQUE":
         first_bytes = [profile[offset] for offset in top["header_offset"]]
-        assert list(zip(top["header_offset"].tolist(), first_bytes)) == NOBERTLV_PES
+        assert list(zip(top["header_offset"].tolist(), first_bytes, strict=True)) == NOBERTLV_PES
 
 
 def test_table_rows_in_pre_order(backend: Any) -> None:

@@ -299,7 +299,9 @@ def test_scan_of_mutated_trees_agrees(data: st.DataObject) -> None:
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(data=st.data())
-def test_scan_of_mutated_profiles_agrees(ts48_profile: tuple[str, bytes], data: st.DataObject) -> None:
+def test_scan_of_mutated_profiles_agrees(
+    ts48_profile: tuple[str, bytes], data: st.DataObject
+) -> None:
     _, profile = ts48_profile
     kind = same_scan(profile)
     assert kind[0] == "table"

@@ -32,7 +32,7 @@ _NATIVE_MODULE = "m2mrsp._native"
 
 _log = logging.getLogger(__name__)
 
-_PYTHON: Backend = SimpleNamespace(  # type: ignore[assignment]
+_PYTHON: Backend = SimpleNamespace(
     NAME="python", SegmentCipher=scp03t_py.SegmentCipher, scan_tlv=bertlv_py.scan_tlv
 )
 
@@ -63,7 +63,7 @@ def _load_native() -> tuple[ModuleType | None, str | None]:
 
 
 _NATIVE_MODULE_OBJ, NATIVE_ERROR = _load_native()
-_NATIVE: Backend | None = _NATIVE_MODULE_OBJ  # type: ignore[assignment]
+_NATIVE: Backend | None = _NATIVE_MODULE_OBJ
 HAS_NATIVE = _NATIVE is not None
 
 
