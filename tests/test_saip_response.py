@@ -56,6 +56,14 @@ def test_status_message_and_large_numbers() -> None:
 def test_empty_status_list() -> None:
     assert EUICCResponse(()).encode() == bytes.fromhex("3002A000")
     assert EUICCResponse.decode(bytes.fromhex("3002A000")).statuses == ()
+    assert not EUICCResponse(()).succeeded  # no ok for end: nothing was installed
+
+
+def test_warnings_before_the_final_ok_are_a_success() -> None:
+    warning = PEStatus(Status.PE_NOT_SUPPORTED, 99, None, 945)
+    assert EUICCResponse((warning, PEStatus(Status.OK, 8))).succeeded
+    assert not EUICCResponse((PEStatus(Status.OK, 8), warning)).succeeded
+    assert not EUICCResponse((warning, PEStatus(Status.OK, 8)), aborted=True).succeeded
 
 
 @pytest.mark.parametrize(

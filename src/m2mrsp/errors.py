@@ -132,5 +132,18 @@ class ProvisioningError(M2mRspError):
     """A provisioning phase failed; the message names the phase and the cause."""
 
 
+class ProfileRefusedError(ProvisioningError):
+    """The eUICC's EUICCResponse reported a failed installation.
+
+    Attributes:
+        response: the decoded ``EUICCResponse`` (``m2mrsp.saip.response``), as the SM-DP would
+            forward it to the operator.
+    """
+
+    def __init__(self, message: str, response: object) -> None:
+        self.response = response
+        super().__init__(message)
+
+
 class NativeUnavailableError(M2mRspError):
     """The native back-end was asked for but is not built or cannot be loaded."""

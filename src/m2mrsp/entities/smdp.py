@@ -14,7 +14,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from m2mrsp.errors import CardError, Es3Error, ProvisioningError
+from m2mrsp.errors import CardError, Es3Error, ProfileRefusedError, ProvisioningError
 from m2mrsp.hotpath.types import Backend, Scp03tState
 from m2mrsp.keylog import KeyLog
 from m2mrsp.protocol import apdu, es3, es5
@@ -202,7 +202,8 @@ class SmDp:
         Raises:
             ScpError: an error TLV from the card, a bad R-MAC or cryptogram, a malformed answer.
             ProfileError: an EUICCResponse that does not decode.
-            ProvisioningError: the card reported an installation error or stopped early.
+            ProfileRefusedError: the card reported an installation error.
+            ProvisioningError: the card stopped early or reported success too soon.
         """
         session = HostSession(keys, aid, self._backend, self._rng)
         report = DownloadReport()
@@ -250,7 +251,7 @@ class SmDp:
         if response is None:
             raise ProvisioningError("the eUICC stopped before the end of the package")
         if not response.succeeded:
-            raise ProvisioningError(f"the eUICC refused the profile: {response}")
+            raise ProfileRefusedError(f"the eUICC refused the profile: {response}", response)
 
     def download_completed(self, eid: bytes, iccid: str, imsi: str | None) -> None:
         """ES3.ProfileDownloadCompleted: the SM-SR records the profile as Disabled."""

@@ -116,8 +116,12 @@ class EUICCResponse:
 
     @property
     def succeeded(self) -> bool:
-        """True when nothing was aborted and no status is an error (§6.5)."""
-        return not self.aborted and not any(s.is_error for s in self.statuses)
+        """True when nothing was aborted and the last status, the ``end`` PE's, is ok (§6.5).
+
+        [D] (the interpreter's rule, §6.4): statuses before the last are warnings about PEs
+        the card kept without supporting them; an empty status list is no success.
+        """
+        return not self.aborted and bool(self.statuses) and not self.statuses[-1].is_error
 
     def encode(self) -> bytes:
         """DER ``30 L A0 L {PEStatus}* [81 00] [82 L message]``."""
