@@ -29,6 +29,8 @@ class OptionalBuildExt(build_ext):
             if not ext.optional:
                 raise
             reason = " ".join(str(err).split())
+            if len(reason) > 200:  # a failed compiler command line: its own output came first
+                reason = reason[:197] + "..."
             sys.stderr.write(
                 f"WARNING: m2mrsp native back-end not built ({reason}); the Python twin will "
                 f"be used. Set {ENV_VAR}=1 to make this an error.\n"
