@@ -25,6 +25,9 @@ from m2mrsp.timing import Recorder
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
+# Larger than any eUICC here (512 KiB): the SM-SR refuses such a profile with a clear message,
+# and neither reading a file (/dev/zero) nor growing the default profile can run away.
+MAX_PROFILE_BYTES = 16 * 1024 * 1024
 
 
 class _Parser(argparse.ArgumentParser):
@@ -48,6 +51,13 @@ def _positive(text: str) -> int:
     return value
 
 
+def _profile_size(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= MAX_PROFILE_BYTES:
+        raise argparse.ArgumentTypeError(f"must be 1..{MAX_PROFILE_BYTES}, not {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="m2mrsp", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"m2mrsp {__version__}")
@@ -55,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="provision one profile and print the timing tree")
     run.add_argument("--profile", type=Path, help="a SAIP profile package (DER); default: "
                      "the embedded default profile")
-    run.add_argument("--profile-size", type=_positive, help="grow the default profile to "
+    run.add_argument("--profile-size", type=_profile_size, help="grow the default profile to "
                      "about this many bytes")
     run.add_argument("--curve", choices=sorted(CURVES), default="p256")
     run.add_argument("--segment-size", type=_segment_size, default=MAX_SEGMENT_PLAINTEXT,
@@ -85,9 +95,13 @@ def _read_profile(args: argparse.Namespace) -> bytes:
         raise ValueError("--profile-size only applies to the default profile")
     path: Path = args.profile
     try:
-        return path.read_bytes()
+        with path.open("rb") as handle:
+            package = handle.read(MAX_PROFILE_BYTES + 1)
     except OSError as err:
         raise ValueError(f"cannot read {path}: {err.strerror or err}") from None
+    if len(package) > MAX_PROFILE_BYTES:
+        raise ValueError(f"{path} is larger than {MAX_PROFILE_BYTES} bytes")
+    return package
 
 
 @contextlib.contextmanager
@@ -113,11 +127,12 @@ def _run(args: argparse.Namespace, out: TextIO) -> None:
         backend=args.backend, enable=not args.no_enable,
     )
     recorder = Recorder()
-    with _optional_output(args.key_log) as key_log, recorder.active():
-        result = provision(package, options, key_log=key_log)
-    if args.trace is not None:
-        with _optional_output(args.trace) as trace:
-            result.wire.write_trace(trace)  # type: ignore[arg-type]
+    # Both files are opened before the run, so an unwritable path costs no provisioning.
+    with _optional_output(args.key_log) as key_log, _optional_output(args.trace) as trace:
+        with recorder.active():
+            result = provision(package, options, key_log=key_log)
+        if trace is not None:
+            result.wire.write_trace(trace)
     totals = recorder.totals()
     if args.json:
         json.dump(to_document(result, totals, args.segment_size), out, indent=2)
