@@ -327,7 +327,7 @@ def throughput_lines(rates: Sequence[Throughput]) -> list[str]:
 def _native_note() -> list[str]:
     if backends.HAS_NATIVE:
         return []
-    return [f"native rows appear once the native back-end is built ({backends.NATIVE_ERROR})"]
+    return [f"native rows appear once the native back-end is available ({backends.NATIVE_ERROR})"]
 
 
 def terminal_lines(run: BenchRun) -> list[str]:
