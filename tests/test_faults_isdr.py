@@ -121,6 +121,8 @@ def test_malformed_es5_message_is_answered_6a80(backend: Any, message: bytes) ->
         (h("80E60C00 03 100000"), apdu.SW_WRONG_DATA),  # LV running past the data
         (h("80E62000 06 000000000000"), apdu.SW_WRONG_DATA),  # for personalization, no AID
         (h("80E62000 07 000000000000 00"), apdu.SW_WRONG_DATA),  # bytes after the token
+        (apdu.build_install_for_personalization(apdu.isdp_aid(0x30)).to_bytes(),
+         apdu.SW_REFERENCED_DATA_NOT_FOUND),  # personalization of an unknown ISD-P
     ],
 )
 def test_malformed_apdus(backend: Any, command: bytes, sw: int) -> None:

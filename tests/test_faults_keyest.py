@@ -214,6 +214,20 @@ def test_key_agreement_without_certificate_is_refused(backend: Any) -> None:
     assert_consistent(world.euicc, world.smsr, world.eid)
 
 
+def test_key_establishment_on_an_isd_p_that_has_keys_is_refused(backend: Any) -> None:
+    world = make_world(backend)
+    result = run(world, small_profile(), enable=False)
+    personalize = apdu.build_install_for_personalization(result.isdp_aid).to_bytes()
+    certificate = keyest.build_certificate_command(world.pki.sm_dp.certificate_bytes).to_bytes()
+    answer = world.euicc.handle_es5(es5.frame(apdu.ISD_R_AID, es5.build_command_script(
+        [es5.command_item(personalize), es5.command_item(certificate)])))
+    rapdus = [r for _, r in es5.parse_response_script(answer)]
+    assert [apdu.split_response(r)[1] for r in rapdus] == [apdu.SW_OK,
+                                                          apdu.SW_CONDITIONS_NOT_SATISFIED]
+    assert world.euicc.isd_ps[result.isdp_aid].state is LifeCycle.DISABLED
+    assert_consistent(world.euicc, world.smsr, world.eid)
+
+
 def test_a_tampered_challenge_breaks_the_signature(backend: Any) -> None:
     world = make_world(backend)
     tap = Es8Tap(APDU_2_ANSWER, lambda data: flip(data, 20))
