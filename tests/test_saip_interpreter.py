@@ -71,7 +71,7 @@ def test_ts48_installs_and_reencodes(ts48_profile: tuple[str, bytes]) -> None:
     expected = 30 if "SAIP2-3" in name else 28
     assert len(profile.elements) == expected == len(list(iter_tlvs(data)))
     assert profile.encode() == data
-    for element, item in zip(profile.elements, iter_tlvs(data)):
+    for element, item in zip(profile.elements, iter_tlvs(data), strict=True):
         assert (element.offset, element.tag, element.raw) == (item.offset, item.tag,
                                                               data[item.offset : item.end])
         assert element.encode() == element.raw

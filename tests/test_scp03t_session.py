@@ -57,7 +57,7 @@ def test_segments_flow_after_the_handshake(backend: Any) -> None:
     card.external_authenticate(host.external_authenticate(answer))
     wrapped = host.wrap(bytes(range(200)) * 10, 240)
     received = b""
-    for tlv, mcv in zip(wrapped.tlvs, wrapped.mcvs):
+    for tlv, mcv in zip(wrapped.tlvs, wrapped.mcvs, strict=True):
         plain, state = card.unwrap(tlv)
         assert state.mcv == mcv
         received += plain
