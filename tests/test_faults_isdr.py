@@ -334,6 +334,20 @@ def test_deleting_the_personalization_target_ends_personalization(backend: Any) 
     assert _snapshot(world.euicc)[3] is None
 
 
+def test_a_refused_store_data_ends_personalization(backend: Any) -> None:
+    # Regression: the ISD-R used to keep routing STORE DATA to the ISD-P after a refusal, so
+    # the next EnableProfile (3A03) reached the ISD-P's key agreement instead of the ISD-R.
+    world = _two_profiles(backend)
+    personalize = apdu.build_install_for_personalization(ISD_P_2).to_bytes()
+    garbage = apdu.build_store_data(h("3A01 03 7F2100"), 0x09, 0x00).to_bytes()
+    assert _isdr(world.euicc, personalize, garbage) == [apdu.SW_OK,
+                                                        apdu.SW_CONDITIONS_NOT_SATISFIED]
+    assert _snapshot(world.euicc)[3] is None
+    world.smdp.enable(world.eid, OTHER_ICCID)
+    assert world.euicc.enabled_profile() is world.euicc.isd_ps[ISD_P_2]
+    assert_consistent(world.euicc, world.smsr, world.eid)
+
+
 # -- the ISD-P's own ES5 surface ------------------------------------------------------------------
 
 
