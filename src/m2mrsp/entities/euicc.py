@@ -14,9 +14,9 @@ Strictness ([D], docs/FAULTS.md lists every case): the ISD-R accepts only class 
 INSTALL and DELETE need P1/P2 of the GP codings SGP.02 uses; its own STORE DATA DGIs
 (``3A03``, ``3A08``) come in one last block ``00``. A refused STORE DATA ends an
 ``INSTALL [for personalization]`` sequence, and so does deleting its target; the ECASD then
-forgets the challenge it issued. An ISD-P answers
-C-APDUs with ``6D00``: it speaks only SCP03t TLVs. An ISD-P created without a memory
-reservation may hold no more than the card has free.
+forgets the challenge it issued. An ISD-P answers C-APDUs with ``6D00``: it speaks only
+SCP03t TLVs. An ISD-P created without a memory reservation may hold no more than the card has
+free.
 """
 
 from __future__ import annotations
