@@ -4,7 +4,8 @@
   or ``CRYPTO_memcmp`` (native): an AST audit of the sources finds no ``==``/``!=`` on them.
 * A full ``m2mrsp run --key-log`` and failing provisionings, logged at DEBUG, leave none of the
   key-log secrets, ECDH shared secrets, KeyData or profile secrets (K, OPc, MNO-SD keys) in the
-  log records, in any encoding, nor on stdout/stderr.
+  log records, in any encoding, nor on stdout/stderr, and no 16-byte window of the profile
+  plain text either.
 * The SM-SR never holds any of them, nor any window of the profile package.
 """
 
@@ -157,8 +158,14 @@ def test_a_full_cli_run_logs_no_secret(
     assert len(secrets) == 7  # ENC, MAC, DEK; S-ENC, S-MAC, S-RMAC; the MCV
     assert len(recorded) == 4  # two ECDH, two KeyData (SM-DP and card)
     assert len(caplog.records) > 10  # DEBUG did log something
-    _assert_absent(secrets + recorded + _profile_secrets(cards[0]),
-                   _log_text(caplog) + out.out + out.err)
+    text = _log_text(caplog) + out.out + out.err
+    _assert_absent(secrets + recorded + _profile_secrets(cards[0]), text)
+    package = next(p.profile for p in cards[0].isd_ps.values() if p.profile).encode()
+    windows = {package[i : i + 16] for i in range(0, len(package) - 16, 4)}
+    windows = {w for w in windows if len(set(w)) > 3}  # not runs like FF..FF
+    lowered = text.lower()
+    assert len(windows) > 100
+    assert not any(w.hex() in lowered or repr(w)[2:-1] in text for w in windows)
 
 
 @pytest.mark.parametrize("where", ["receipt", "segment", "answer"])
