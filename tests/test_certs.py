@@ -13,7 +13,7 @@ from m2mrsp.crypto import ecc
 from m2mrsp.errors import CertificateError, TlvError, TlvErrorKind
 from m2mrsp.protocol import certs
 from m2mrsp.rng import RandomSource
-from m2mrsp.tlv import decode_list, encode_tlv
+from m2mrsp.tlv import decode_list, encode_tlv, iter_tlvs, read_header
 
 RNG = RandomSource(7, "test_certs")
 ISSUER = ecc.generate_private_key(ecc.P256, RNG.fork("issuer"))
@@ -286,3 +286,38 @@ def test_mutations_raise_only_typed_errors(index: int, flip: int, cut: int) -> N
         return
     with pytest.raises(certs.CertificateCheckError):
         certs.verify_certificate(parsed, ISSUER.public_key())
+
+
+def _with_discretionary(certificate: bytes, template: bytes) -> bytes:
+    """``certificate`` whose ``73`` value is replaced by ``template`` (signature left as is)."""
+    raw = bytes(certificate)
+    outer = read_header(raw, 0, len(raw))
+    fields = [raw[i.offset : i.end] for i in iter_tlvs(raw, outer[1], len(raw))]
+    fields = [encode_tlv(0x73, template) if f[0] == 0x73 else f for f in fields]
+    return encode_tlv(certs.TAG_CERTIFICATE, b"".join(fields))
+
+
+@pytest.mark.parametrize(
+    ("template", "misplaced"),
+    [
+        ("C914" + ISSUER_ID.hex() + "C80101", "C8"),  # type after C9
+        ("110102 C80101 C914" + ISSUER_ID.hex(), "C8"),  # other data before the type
+        ("110102 C914" + ISSUER_ID.hex(), "C9"),
+    ],
+)
+def test_discretionary_data_order_is_strict(template: str, misplaced: str) -> None:
+    # Regression (fuzz_certs): an extra TLV before C9 parsed, but CertificateBody.encode()
+    # then wrote it after C9, so the body no longer re-encoded to its signed bytes.
+    genuine = certs.sign_certificate(_body(), ISSUER).encoded
+    raw = _with_discretionary(genuine, bytes.fromhex(template))
+    with pytest.raises(CertificateError, match=f"tag {misplaced} out of order") as err:
+        certs.parse_certificate(raw)
+    assert raw[err.value.offset] == int(misplaced, 16)  # type: ignore[attr-defined]
+
+
+def test_extra_discretionary_data_after_c9_round_trips() -> None:
+    genuine = certs.sign_certificate(_body(), ISSUER).encoded
+    raw = _with_discretionary(genuine, bytes.fromhex("C80101 C914" + ISSUER_ID.hex() + "110102"))
+    parsed = certs.parse_certificate(raw)
+    assert parsed.body.discretionary_extra == ((0x11, b"\x02"),)
+    assert parsed.body.encode() == parsed.signed_data

@@ -263,7 +263,11 @@ def _ordered_fields(items: list[TlvItem], end: int) -> dict[int, TlvItem]:
 def _parse_discretionary(
     buf: bytes, item: TlvItem
 ) -> tuple[int | None, bytes, tuple[tuple[int, bytes], ...]]:
-    """``(type, authority key identifier, other TLVs)`` of the ``73`` template."""
+    """``(type, authority key identifier, other TLVs)`` of the ``73`` template.
+
+    The order is fixed, as :meth:`CertificateBody.encode` writes it: ``[C8]``, ``C9``, then any
+    other TLVs; so what parses re-encodes to the signed bytes.
+    """
     inner: dict[int, TlvItem] = {}
     extra: list[tuple[int, bytes]] = []
     seen: set[int] = set()
@@ -272,6 +276,8 @@ def _parse_discretionary(
             raise _malformed(f"repeated tag {sub.tag:X} in 73", sub.offset)
         seen.add(sub.tag)
         if sub.tag in (TAG_CERTIFICATE_TYPE, TAG_AUTHORITY_KEY_IDENTIFIER):
+            if extra or TAG_AUTHORITY_KEY_IDENTIFIER in inner:
+                raise _malformed(f"tag {sub.tag:X} out of order in 73", sub.offset)
             inner[sub.tag] = sub
         else:
             extra.append((sub.tag, sub.value(buf)))
