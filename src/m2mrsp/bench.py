@@ -16,6 +16,9 @@ the implementation does not do yet; and loading public keys from points is left 
 
 ``--throughput S`` adds provisionings per second: each back-end runs back to back for ``S``
 seconds of wall time, in slices that alternate between back-ends, pinned to one core.
+
+``--bearer sms|https`` adds the modelled network time of every ES3/ES5 exchange
+(:mod:`m2mrsp.transport`) per phase, next to the measured time; nothing waits for it.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ from m2mrsp.provisioning import (
 from m2mrsp.rng import RandomSource
 from m2mrsp.timing import Path as SpanPath
 from m2mrsp.timing import Recorder, span
+from m2mrsp.transport import BEARERS, default_segment_size, default_segments_per_call
 
 DEFAULT_ITERATIONS = 100
 DEFAULT_WARMUP = 10
@@ -119,6 +123,8 @@ class Stages:
             raise ValueError(f"unknown phase {phase!r}; phases are {', '.join(PHASES)}")
         if PHASES.index(phase) != self._done:
             raise ValueError(f"{phase!r} is not the next phase")
+        if self.world is not None:
+            self.world.wire.phase = phase
         with span(phase):
             self._steps[phase]()
         self._done += 1
@@ -229,10 +235,12 @@ class Series:
     runs: list[dict[SpanPath, int]] = field(default_factory=list)
     calls: dict[SpanPath, int] = field(default_factory=dict)
     facts: dict[str, int] = field(default_factory=dict)
+    network: list[dict[str, float]] = field(default_factory=list)
 
     def add(self, wall_ns: int, totals: dict[SpanPath, tuple[int, int]], result: Result) -> None:
         self.wall.append(wall_ns)
         self.runs.append({path: ns for path, (_, ns) in totals.items()})
+        self.network.append(dict(result.network_s))
         self.calls.update({path: count for path, (count, _) in totals.items()})
         self.facts = {
             "package_bytes": result.package_bytes,
@@ -256,6 +264,11 @@ class Series:
     def total(self) -> list[int]:
         """The complete provisioning: the four protocol phases, entity set-up excluded."""
         return [sum(run.get((phase,), 0) for phase in PROTOCOL_PHASES) for run in self.runs]
+
+    def network_samples(self, phase: str | None = None) -> list[int]:
+        """Modelled network ns of ``phase`` (``None``: all phases) in each run."""
+        return [round(1e9 * (sum(run.values()) if phase is None else run.get(phase, 0.0)))
+                for run in self.network]
 
     def names(self) -> list[str]:
         """Operation names below the phases, in first-seen order."""
@@ -306,12 +319,13 @@ class BenchConfig:
     segments_per_call: int = DEFAULT_SEGMENTS_PER_CALL
     seed: int = 0
     throughput_seconds: float | None = None
+    bearer: str = "none"
 
     def options(self, backend: str, curve: str, seed: int) -> Options:
         return Options(
             curve=curve, segment_size=self.segment_size,
             segments_per_call=self.segments_per_call, seed=seed, backend=backend,
-            keep_messages=False,
+            keep_messages=False, bearer=self.bearer,
         )
 
 
@@ -454,8 +468,11 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
                        help="'default', 'default:BYTES' or a SAIP package file; repeatable")
     bench.add_argument("--curve", type=_names(sorted(ecc.CURVES)), default=("p256",),
                        help="comma-separated curves (default p256)")
-    bench.add_argument("--segment-size", type=_segment_size, default=MAX_SEGMENT_PLAINTEXT,
-                       help=f"plaintext bytes per SCP03t segment (1..{MAX_SEGMENT_PLAINTEXT})")
+    bench.add_argument("--segment-size", type=_segment_size, default=None,
+                       help=f"plaintext bytes per SCP03t segment (1..{MAX_SEGMENT_PLAINTEXT}; "
+                            "default: 79 for sms, else 1007)")
+    bench.add_argument("--bearer", choices=BEARERS, default="none",
+                       help="model the network time of ES3/ES5 over this bearer (default none)")
     bench.add_argument("--seed", type=int, default=None,
                        help="base seed; iteration i uses seed+i (default: a random one)")
     bench.add_argument("--throughput", type=_seconds, default=None, metavar="SECONDS",
@@ -508,10 +525,12 @@ def config_from_args(args: argparse.Namespace) -> BenchConfig:
         backends.get(name)
     profiles = tuple(read_profile(text) for text in (args.profile or [DEFAULT_PROFILE]))
     seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
+    segment_size = args.segment_size or default_segment_size(args.bearer)
     return BenchConfig(
         backends=tuple(names), profiles=profiles, curves=tuple(args.curve),
-        iterations=args.iterations, warmup=args.warmup, segment_size=args.segment_size,
-        seed=seed, throughput_seconds=args.throughput,
+        iterations=args.iterations, warmup=args.warmup, segment_size=segment_size,
+        segments_per_call=default_segments_per_call(args.bearer, DEFAULT_SEGMENTS_PER_CALL),
+        seed=seed, throughput_seconds=args.throughput, bearer=args.bearer,
     )
 
 

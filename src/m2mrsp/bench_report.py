@@ -4,6 +4,8 @@ The JSON document follows ``docs/bench-schema.json`` (format ``m2mrsp-bench``, v
 :data:`FORMAT_VERSION`): every raw sample in nanoseconds, its statistics (:mod:`m2mrsp.stats`)
 and the environment. The CSV holds the same raw samples, one per line. The native/python ratio
 is the native median divided by the python median of the same run: below 1 native is faster.
+With a bearer, each series also carries the modelled network time per phase and the sum of
+measured and modelled time (``network`` in the JSON, ``network`` and ``end-to-end`` CSV rows).
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ GIT_TIMEOUT_S = 5
 PLOT_HINT = "--plot needs matplotlib: pip install 'm2mrsp[plot]' (or .[plot] in a checkout)"
 TOTAL_LABEL = "complete provisioning"
 WALL_LABEL = "provision() call, set-up included"
+NETWORK_LABEL = "modelled network time"
+END_TO_END_LABEL = "measured + modelled network"
 RATIO_HEADER = "native/python"
 
 
@@ -135,8 +139,32 @@ def _metric(samples: Sequence[int], **extra: Any) -> dict[str, Any]:
     return {**extra, "samples": list(samples), "stats": summarize(samples).as_dict()}
 
 
+def _has_network(series: Series) -> bool:
+    return any(series.network)
+
+
+def _sums(a: Sequence[int], b: Sequence[int]) -> list[int]:
+    return [x + y for x, y in zip(a, b, strict=True)]
+
+
+def _phase_sum(series: Series, phase: str) -> list[int]:
+    return _sums(series.path_samples((phase,)), series.network_samples(phase))
+
+
+def _network_document(series: Series) -> dict[str, Any]:
+    return {
+        "phases": [_metric(series.network_samples(phase), name=phase)
+                   for phase in PROTOCOL_PHASES],
+        "total": _metric(series.network_samples()),
+        "end_to_end_phases": [_metric(_phase_sum(series, phase), name=phase)
+                              for phase in PROTOCOL_PHASES],
+        "end_to_end": _metric(_sums(series.total(), series.network_samples())),
+    }
+
+
 def _series_document(series: Series, floor_median: float) -> dict[str, Any]:
     total = series.total()
+    network = {"network": _network_document(series)} if _has_network(series) else {}
     return {
         "backend": series.backend,
         **series.facts,
@@ -152,6 +180,7 @@ def _series_document(series: Series, floor_median: float) -> dict[str, Any]:
             _metric(series.path_samples(path), path=list(path), calls=series.calls[path])
             for path in series.paths()
         ],
+        **network,
     }
 
 
@@ -212,6 +241,7 @@ def to_document(run: BenchRun) -> dict[str, Any]:
             "segments_per_call": config.segments_per_call,
             "seed": config.seed,
             "throughput_seconds": config.throughput_seconds,
+            "bearer": config.bearer,
             "floor_operations": [{"name": n, "count": c} for n, c in FLOOR_OPERATIONS],
         },
         "cases": [_case_document(case) for case in run.cases],
@@ -240,6 +270,13 @@ def _rows(case: Case, operations: int | None) -> tuple[list[Row], list[Row]]:
     rows: list[Row] = [(TOTAL_LABEL, [s.total() for s in series])]
     rows += [(f"  {phase}", [s.path_samples((phase,)) for s in series])
              for phase in PROTOCOL_PHASES]
+    if all(_has_network(s) for s in series):
+        rows.append((NETWORK_LABEL, [s.network_samples() for s in series]))
+        rows += [(f"  {phase}", [s.network_samples(phase) for s in series])
+                 for phase in PROTOCOL_PHASES]
+        rows.append((END_TO_END_LABEL, [_sums(s.total(), s.network_samples()) for s in series]))
+        rows += [(f"  {phase}", [_phase_sum(s, phase) for s in series])
+                 for phase in PROTOCOL_PHASES]
     rows.append((WALL_LABEL, [s.wall for s in series]))
     rows.append((f"  {SET_UP_PHASE}", [s.path_samples((SET_UP_PHASE,)) for s in series]))
     names = [n for n in series[0].names() if all(n in s.names() for s in series)]
@@ -410,6 +447,8 @@ def write_csv(run: BenchRun, path: Path) -> None:
                     writer.writerow((*key, series.backend, i, "total", TOTAL_LABEL, ns))
                 for i, ns in enumerate(series.wall):
                     writer.writerow((*key, series.backend, i, "wall", WALL_LABEL, ns))
+                if _has_network(series):
+                    _write_network(writer, key, series)
                 for span_path in series.paths():
                     kind = "phase" if len(span_path) == 1 else "span"
                     name = " / ".join(span_path)
@@ -418,6 +457,16 @@ def write_csv(run: BenchRun, path: Path) -> None:
             for name, samples in case.floor.items():
                 for i, ns in enumerate(samples):
                     writer.writerow((*key, "", i, "floor", name, ns))
+
+
+def _write_network(writer: Any, key: tuple[str, str], series: Series) -> None:
+    """``network`` rows per phase and in total, then ``end-to-end`` (measured + network)."""
+    for phase in (*PROTOCOL_PHASES, None):
+        name = phase or NETWORK_LABEL
+        for i, ns in enumerate(series.network_samples(phase)):
+            writer.writerow((*key, series.backend, i, "network", name, ns))
+    for i, ns in enumerate(_sums(series.total(), series.network_samples())):
+        writer.writerow((*key, series.backend, i, "end-to-end", END_TO_END_LABEL, ns))
 
 
 def require_matplotlib() -> None:

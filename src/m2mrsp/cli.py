@@ -17,11 +17,13 @@ from typing import NoReturn, TextIO
 from m2mrsp import __version__, bench
 from m2mrsp.crypto.ecc import CURVES
 from m2mrsp.crypto.kdf import DEFAULT_KDF, KDFS
+from m2mrsp.entities.smdp import DEFAULT_SEGMENTS_PER_CALL
 from m2mrsp.errors import M2mRspError
 from m2mrsp.hotpath.types import MAX_SEGMENT_PLAINTEXT
 from m2mrsp.provisioning import Options, provision
-from m2mrsp.report import summary_lines, timing_tree, to_document
+from m2mrsp.report import network_lines, summary_lines, timing_tree, to_document
 from m2mrsp.timing import Recorder
+from m2mrsp.transport import BEARERS, default_segment_size, default_segments_per_call
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
@@ -68,10 +70,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--profile-size", type=_profile_size, help="grow the default profile to "
                      "about this many bytes")
     run.add_argument("--curve", choices=sorted(CURVES), default="p256")
-    run.add_argument("--segment-size", type=_segment_size, default=MAX_SEGMENT_PLAINTEXT,
-                     help=f"plaintext bytes per SCP03t segment (1..{MAX_SEGMENT_PLAINTEXT})")
-    run.add_argument("--segments-per-call", type=_positive, default=4,
-                     help="SCP03t segments per ES3 SendData")
+    run.add_argument("--segment-size", type=_segment_size, default=None,
+                     help=f"plaintext bytes per SCP03t segment (1..{MAX_SEGMENT_PLAINTEXT}; "
+                          "default: 79 for sms, else 1007)")
+    run.add_argument("--segments-per-call", type=_positive, default=None,
+                     help="SCP03t segments per ES3 SendData (default: 1 for sms, else 4)")
+    run.add_argument("--bearer", choices=BEARERS, default="none",
+                     help="model the network time of ES3/ES5 over this bearer (default none)")
     run.add_argument("--kdf", choices=sorted(KDFS), default=DEFAULT_KDF,
                      help="key-establishment KDF (SGP.02 uses x963)")
     run.add_argument("--backend", choices=["python", "native"], default=None,
@@ -121,10 +126,13 @@ def _run(args: argparse.Namespace, out: TextIO) -> None:
     from m2mrsp import backend
 
     package = _read_profile(args)
+    segment_size = args.segment_size or default_segment_size(args.bearer)
     options = Options(
-        curve=args.curve, segment_size=args.segment_size,
-        segments_per_call=args.segments_per_call, seed=args.seed, kdf=args.kdf,
-        backend=args.backend, enable=not args.no_enable,
+        curve=args.curve, segment_size=segment_size,
+        segments_per_call=args.segments_per_call or default_segments_per_call(
+            args.bearer, DEFAULT_SEGMENTS_PER_CALL),
+        seed=args.seed, kdf=args.kdf, backend=args.backend, enable=not args.no_enable,
+        bearer=args.bearer,
     )
     recorder = Recorder()
     # Both files are opened before the run, so an unwritable path costs no provisioning.
@@ -135,13 +143,15 @@ def _run(args: argparse.Namespace, out: TextIO) -> None:
             result.wire.write_trace(trace)
     totals = recorder.totals()
     if args.json:
-        json.dump(to_document(result, totals, args.segment_size), out, indent=2)
+        json.dump(to_document(result, totals, segment_size, args.bearer), out, indent=2)
         out.write("\n")
         return
     info = backend.build_info()
     out.write(f"m2mrsp {__version__}: back-end {result.backend} on {info['openssl']}, "
               f"curve {result.curve}\n")
-    for line in summary_lines(result, args.segment_size) + [""] + timing_tree(totals):
+    lines = [*summary_lines(result, segment_size), "", *timing_tree(totals), "",
+             *network_lines(result, totals, args.bearer)]
+    for line in lines:
         out.write(line + "\n")
 
 

@@ -3,6 +3,12 @@
 :func:`provision` builds a test PKI, an eUICC, an SM-SR and an SM-DP, wires them together and
 runs the phases in order, each under a timing span. The entities only exchange bytes over the
 wire; this module only starts the phases and reads the outcome.
+
+A :class:`Fleet` is one CI, EUM, SM-DP and SM-SR serving many eUICCs: :meth:`Fleet.add_device`
+registers a card whose EID and ECASD key derive from the seed and the device index (the EUM
+issues its certificate), :meth:`Fleet.provision` provisions it. The single run is a fleet of
+one card. As it enters each phase the driver sets ``wire.phase``, so the network model
+(``Options.bearer``) books every ES3/ES5 exchange under its phase.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from m2mrsp.entities.smdp import (
     DownloadReport,
     SmDp,
 )
-from m2mrsp.entities.smsr import Eis, SmSr
+from m2mrsp.entities.smsr import DEFAULT_MAX_RETRIES, Eis, SmSr
 from m2mrsp.errors import M2mRspError, ProvisioningError, ScpError
 from m2mrsp.hotpath.types import MAX_SEGMENT_PLAINTEXT
 from m2mrsp.keylog import KeyLog
@@ -32,6 +38,7 @@ from m2mrsp.protocol.scp03t import StaticKeys
 from m2mrsp.rng import RandomSource
 from m2mrsp.saip.pe import decode_iccid
 from m2mrsp.timing import span
+from m2mrsp.transport import BEARERS, ChannelFaults, FaultRates, network_model
 from m2mrsp.wire import Wire
 
 PHASES = ("entity set-up", "ISD-P creation", "key establishment", "profile download", "enabling")
@@ -51,11 +58,18 @@ class Options:
     backend: str | None = None
     enable: bool = True
     keep_messages: bool = True
+    bearer: str = "none"
+    faults: FaultRates = FaultRates()
+    max_retries: int = DEFAULT_MAX_RETRIES
 
     def validate(self) -> None:
         """Raise ``ValueError`` naming the first option out of range."""
         ecc.curve_by_name(self.curve)
         kdf_by_name(self.kdf)
+        if self.bearer not in BEARERS:
+            raise ValueError(f"unknown bearer {self.bearer!r}; choose one of {', '.join(BEARERS)}")
+        if self.max_retries < 0:
+            raise ValueError(f"max retries must be 0 or more, not {self.max_retries}")
         if not 1 <= self.segment_size <= MAX_SEGMENT_PLAINTEXT:
             raise ValueError(
                 f"segment size must be 1..{MAX_SEGMENT_PLAINTEXT}, not {self.segment_size}"
@@ -80,6 +94,7 @@ class Result:
     isdp_state: str
     eis_state: str
     wire: Wire = field(repr=False)
+    network_s: dict[str, float] = field(default_factory=dict)
 
 
 def profile_iccid(package: bytes) -> str:
@@ -119,6 +134,89 @@ class World:
         return self.pki.eid_bytes
 
 
+@dataclass
+class Device:
+    """One eUICC of a :class:`Fleet`: its PKI view (own ECASD and EID), the card, its faults."""
+
+    index: int | None
+    pki: Pki
+    euicc: Euicc
+    faults: ChannelFaults | None = None
+
+    @property
+    def eid(self) -> bytes:
+        return self.pki.eid_bytes
+
+
+def device_rng(seed: int | None, index: int) -> RandomSource:
+    """The stream a fleet's device ``index`` draws its EID, keys and faults from."""
+    return RandomSource(seed, f"fleet/device {index}")
+
+
+class Fleet:
+    """One CI, EUM, SM-DP and SM-SR that register and provision many eUICCs, one at a time."""
+
+    def __init__(
+        self, options: Options, key_log: KeyLog | None = None, pki: Pki | None = None
+    ) -> None:
+        """Build the PKI (unless given), the SM-SR and the SM-DP, and the wire between them."""
+        self.options = options
+        self._rng = RandomSource(options.seed, "provisioning")
+        self.backend = backends.get(options.backend)
+        self.wire = Wire(keep=options.keep_messages)
+        self.pki = make_pki(options) if pki is None else pki
+        self.smsr = SmSr(options.max_retries)
+        credentials = Credentials(self.pki.sm_dp.private_key, self.pki.sm_dp.certificate_bytes,
+                                  self.pki.eum.public_key)
+        self.smdp = SmDp(
+            credentials, self.wire.link("ES3", SmDp.name, self.smsr.name, self.smsr.handle_es3),
+            self.wire, self.backend, self._rng.fork("sm-dp"), kdf=options.kdf,
+            segment_size=options.segment_size, segments_per_call=options.segments_per_call,
+            key_log=key_log,
+        )
+
+    def add_device(self, index: int | None = None) -> Device:
+        """Register an eUICC with the SM-SR (ES1) and connect its ES5 channel.
+
+        Args:
+            index: ``None`` for the PKI's own card (the single run); a number for the fleet's
+                card of that index, whose EID and ECASD key come from the seed and the index.
+        """
+        if index is None:
+            rng, pki = self._rng, self.pki
+        else:
+            rng = device_rng(self.options.seed, index)
+            pki = self.pki.for_device(rng.fork("pki"))
+        euicc = Euicc(pki.make_ecasd(rng.fork("ecasd")), self.backend, rng.fork("euicc"),
+                      kdf=self.options.kdf)
+        rates = self.options.faults
+        faults = ChannelFaults(rates, rng.fork("es5 faults")) if rates.active else None
+        eis = Eis(pki.eid_bytes, pki.ecasd.certificate_bytes, pki.eum.certificate_bytes,
+                  euicc.total_memory)
+        link = self.wire.link("ES5", self.smsr.name, euicc.name, euicc.handle_es5, faults)
+        self.smsr.register(eis, link)
+        return Device(index, pki, euicc, faults)
+
+    def world(self, device: Device) -> World:
+        """The entities that provision ``device``, its network model on the wire."""
+        self.wire.start(network_model(self.options.bearer, device.pki.eid))
+        return World(device.pki, device.euicc, self.smsr, self.smdp, self.wire)
+
+    def provision(self, device: Device, package: bytes, iccid: str | None = None) -> Result:
+        """Provision ``package`` into ``device`` (and enable it unless the options say not).
+
+        Raises:
+            ProvisioningError: as :func:`provision`.
+            M2mRspError: ``iccid`` not given and the package has no readable header.
+        """
+        iccid = profile_iccid(package) if iccid is None else iccid
+        return run_phases(self.world(device), package, iccid, enable=self.options.enable)
+
+    def remove(self, device: Device) -> None:
+        """Forget ``device`` (the SM-SR drops its EIS and channel)."""
+        self.smsr.deregister(device.eid)
+
+
 def make_pki(options: Options) -> Pki:
     """The test PKI :func:`set_up` draws for ``options`` (every role on ``options.curve``)."""
     rng = RandomSource(options.seed, "provisioning")
@@ -134,24 +232,8 @@ def set_up(options: Options, key_log: KeyLog | None = None, pki: Pki | None = No
     A reused PKI gives the same bytes as a fresh one for the same options (the PKI draws from
     its own stream), so fault-injection runs can share one.
     """
-    rng = RandomSource(options.seed, "provisioning")
-    hot_path = backends.get(options.backend)
-    wire = Wire(keep=options.keep_messages)
-    if pki is None:
-        pki = make_pki(options)
-    euicc = Euicc(pki.make_ecasd(rng.fork("ecasd")), hot_path, rng.fork("euicc"), kdf=options.kdf)
-    smsr = SmSr()
-    eis = Eis(pki.eid_bytes, pki.ecasd.certificate_bytes, pki.eum.certificate_bytes,
-              euicc.total_memory)
-    smsr.register(eis, wire.link("ES5", smsr.name, euicc.name, euicc.handle_es5))
-    credentials = Credentials(pki.sm_dp.private_key, pki.sm_dp.certificate_bytes,
-                              pki.eum.public_key)
-    smdp = SmDp(
-        credentials, wire.link("ES3", SmDp.name, smsr.name, smsr.handle_es3), wire, hot_path,
-        rng.fork("sm-dp"), kdf=options.kdf, segment_size=options.segment_size,
-        segments_per_call=options.segments_per_call, key_log=key_log,
-    )
-    return World(pki, euicc, smsr, smdp, wire)
+    fleet = Fleet(options, key_log, pki)
+    return fleet.world(fleet.add_device())
 
 
 # The names the benchmark stages import.
@@ -192,17 +274,21 @@ def run_phases(
     Raises:
         ProvisioningError: as :func:`provision`.
     """
-    eid, smdp = world.eid, world.smdp
+    eid, smdp, wire = world.eid, world.smdp, world.wire
     memory = len(package) if required_memory is None else required_memory
-    with span("ISD-P creation"):
+    wire.phase = PHASES[1]
+    with span(PHASES[1]):
         aid, agreement = _create_isdp(smdp, eid, iccid, memory)
-    with span("key establishment"):
+    wire.phase = PHASES[2]
+    with span(PHASES[2]):
         keys = _establish_keys(smdp, eid, aid, agreement, iccid)
-    with span("profile download"):
+    wire.phase = PHASES[3]
+    with span(PHASES[3]):
         report = _download(smdp, eid, aid, keys, package, iccid)
     isd_p = world.euicc.isd_ps[aid]
     if enable:
-        with span("enabling"):
+        wire.phase = PHASES[4]
+        with span(PHASES[4]):
             smdp.enable(eid, iccid)
     profile = isd_p.profile
     record = world.smsr.eis(eid).by_iccid(iccid)
@@ -219,6 +305,7 @@ def run_phases(
         isdp_state=isd_p.state.name,
         eis_state=record.state if record is not None else "",
         wire=world.wire,
+        network_s=world.wire.network_seconds(),
     )
 
 

@@ -1,4 +1,8 @@
-"""Turn a provisioning's result and timings into the CLI's timing tree and its JSON document."""
+"""Turn a provisioning's result and timings into the CLI's timing tree and its JSON document.
+
+Per phase, both show the measured time (the phase's span), the modelled network time of its
+ES3/ES5 exchanges (:mod:`m2mrsp.transport`, 0 without a bearer) and their sum.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,28 @@ from m2mrsp.provisioning import PHASES, Result
 from m2mrsp.timing import Path
 
 Totals = dict[Path, tuple[int, int]]
+NS_PER_S = 1e9
+NS_PER_MS = 1e6
+
+
+def phase_times(result: Result, totals: Totals) -> list[tuple[str, int, int]]:
+    """``(phase, measured ns, modelled network ns)`` for each phase that ran."""
+    return [
+        (name, totals[(name,)][1], round(NS_PER_S * result.network_s.get(name, 0.0)))
+        for name in PHASES if (name,) in totals
+    ]
+
+
+def network_lines(result: Result, totals: Totals, bearer: str) -> list[str]:
+    """Per phase: measured ms, modelled network ms over ``bearer`` and their sum."""
+    lines = [f"{'phase':<30} {'measured ms':>12} {'network ms (' + bearer + ')':>20} "
+             f"{'sum ms':>12}"]
+    rows = phase_times(result, totals)
+    for name, measured, network in [*rows, ("total", sum(r[1] for r in rows),
+                                            sum(r[2] for r in rows))]:
+        lines.append(f"{name:<30} {measured / NS_PER_MS:>12.3f} {network / NS_PER_MS:>20.3f} "
+                     f"{(measured + network) / NS_PER_MS:>12.3f}")
+    return lines
 
 
 def _children(totals: Totals) -> dict[Path, list[Path]]:
@@ -54,8 +80,11 @@ def summary_lines(result: Result, segment_size: int) -> list[str]:
     ]
 
 
-def to_document(result: Result, totals: Totals, segment_size: int) -> dict[str, Any]:
+def to_document(
+    result: Result, totals: Totals, segment_size: int, bearer: str = "none"
+) -> dict[str, Any]:
     """The ``--json`` document (its schema is described in README.md)."""
+    phases = phase_times(result, totals)
     return {
         "m2mrsp": __version__,
         "python": platform.python_version(),
@@ -73,8 +102,11 @@ def to_document(result: Result, totals: Totals, segment_size: int) -> dict[str, 
         "bytes": dict(result.wire.byte_counts),
         "es8_bytes": result.wire.byte_counts.get("ES8", 0),
         "states": {"isdp": result.isdp_state, "eis": result.eis_state},
+        "bearer": bearer,
+        "network_ns": sum(network for _, _, network in phases),
         "phases": [
-            {"name": name, "ns": totals[(name,)][1]} for name in PHASES if (name,) in totals
+            {"name": name, "ns": measured, "network_ns": network, "sum_ns": measured + network}
+            for name, measured, network in phases
         ],
         "operations": [
             {"path": list(path), "count": count, "ns": total}

@@ -18,16 +18,27 @@ interface:
   after every SMS push (the card re-attaches after a REFRESH); it is not closed in between.
 
 The default parameters are stated in each dataclass; they describe a plausible cellular IoT
-link, not a measured one, and every one can be overridden.
+link, not a measured one, and every one can be overridden. ``timeout_s`` is how long a sender
+waits for an answer before it gives an exchange up for lost (and may retry it).
+
+:class:`ChannelFaults` loses or corrupts ES5 packets at seeded rates (fault scenarios at scale).
+A corrupted packet is caught by a real integrity check: the packet sealed with an 8-byte
+AES-CMAC (what SCP80's cryptographic checksum or a TLS record MAC does), one bit of the sealed
+bytes flipped, the CMAC checked again at the receiving end. Intact packets are not sealed,
+since their check could only pass (the SMS model's sizes count the checksum all the same).
 """
 
 from __future__ import annotations
 
+import hmac
 import math
+import random
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Final, Protocol
 
+from m2mrsp.crypto.cmac import CmacKey
 from m2mrsp.protocol import es5
+from m2mrsp.rng import RandomSource
 
 AES_BLOCK = 16
 
@@ -50,6 +61,8 @@ class Exchange:
 class InterfaceModel(Protocol):
     def exchange(self, request: bytes, response: bytes) -> Exchange: ...
 
+    def timeout(self) -> float: ...
+
 
 @dataclass(frozen=True)
 class Es3Model:
@@ -58,6 +71,11 @@ class Es3Model:
     rtt_s: float = 0.020
     bandwidth_bps: float = 100e6
     envelope_bytes: int = 800
+    timeout_s: float = 30.0
+
+    def timeout(self) -> float:
+        """Seconds a caller waits before giving a call up."""
+        return self.timeout_s
 
     def exchange(self, request: bytes, response: bytes) -> Exchange:
         up = len(request) + self.envelope_bytes
@@ -106,9 +124,16 @@ class SmsBearer:
     mt_delay_s: float = 2.0
     mo_delay_s: float = 2.0
     next_sms_s: float = 0.3
+    # How long the SM-SR waits for the proof of receipt before it sends the packet again.
+    timeout_s: float = 30.0
     # The largest segment whose one-segment script still fits a single SMS: 79 plaintext bytes
     # pad to 80, the 86 TLV is 90 bytes, the script 92, the packet 10 + 112 = 122 (+3 UDH).
     default_segment_size: int = 79
+    segments_per_call: int = 1
+
+    def timeout(self) -> float:
+        """Seconds the SM-SR waits for a proof of receipt."""
+        return self.timeout_s
 
     def exchange(self, request: bytes, response: bytes) -> Exchange:
         _, script = es5.parse_frame(request)
@@ -169,6 +194,7 @@ class HttpsBearer:
     downlink_bps: float = 2e6
     push_delay_s: float = 2.0
     handshake_rtts: int = 3
+    timeout_s: float = 10.0
     default_segment_size: int = 1007
     eid: str = "0" * 32
     _open: bool = field(default=False, repr=False)
@@ -176,6 +202,11 @@ class HttpsBearer:
     def session_setup_s(self) -> float:
         """SMS push, TCP handshake (1 RTT) and PSK-TLS 1.2 handshake (2 RTT)."""
         return self.push_delay_s + self.handshake_rtts * self.rtt_s
+
+    def timeout(self) -> float:
+        """Seconds the SM-SR waits for the card's POST; the session is then given up."""
+        self._open = False
+        return self.timeout_s
 
     def exchange(self, request: bytes, response: bytes) -> Exchange:
         target, script = es5.parse_frame(request)
@@ -197,18 +228,45 @@ class NetworkModel:
     seconds_by_phase: dict[str, float] = field(default_factory=dict)
     clock_s: float = 0.0
 
-    def book(self, phase: str, interface: str, request: bytes, response: bytes) -> float:
-        """Price one exchange, advance the clock and add it to ``phase``; returns seconds."""
-        model: InterfaceModel | None = {"ES3": self.es3, "ES5": self.es5}.get(interface)
-        if model is None:
-            return 0.0
-        seconds = model.exchange(request, response).seconds
+    def _model(self, interface: str) -> InterfaceModel | None:
+        return {"ES3": self.es3, "ES5": self.es5}.get(interface)
+
+    def _advance(self, phase: str, seconds: float) -> float:
         self.clock_s += seconds
         self.seconds_by_phase[phase] = self.seconds_by_phase.get(phase, 0.0) + seconds
         return seconds
 
+    def book(self, phase: str, interface: str, request: bytes, response: bytes) -> float:
+        """Price one exchange, advance the clock and add it to ``phase``; returns seconds."""
+        model = self._model(interface)
+        if model is None:
+            return 0.0
+        return self._advance(phase, model.exchange(request, response).seconds)
+
+    def book_timeout(self, phase: str, interface: str) -> float:
+        """Add the sender's timeout of an exchange that got no answer; returns seconds."""
+        model = self._model(interface)
+        if model is None:
+            return 0.0
+        return self._advance(phase, model.timeout())
+
+    @property
+    def total_s(self) -> float:
+        return sum(self.seconds_by_phase.values())
+
 
 BEARERS = ("none", "sms", "https")
+DEFAULT_SEGMENT_SIZE: Final = 1007
+
+
+def default_segment_size(bearer: str) -> int:
+    """Plaintext bytes per SCP03t segment when none is asked for: one SMS for ``sms``."""
+    return SmsBearer.default_segment_size if bearer == "sms" else DEFAULT_SEGMENT_SIZE
+
+
+def default_segments_per_call(bearer: str, otherwise: int) -> int:
+    """Segments per ES3 SendData when none is asked for: one SMS per call for ``sms``."""
+    return SmsBearer.segments_per_call if bearer == "sms" else otherwise
 
 
 def network_model(bearer: str, eid: str = "0" * 32) -> NetworkModel | None:
@@ -221,3 +279,69 @@ def network_model(bearer: str, eid: str = "0" * 32) -> NetworkModel | None:
         return NetworkModel(Es3Model(), HttpsBearer(eid=eid))
     raise ValueError(f"unknown bearer {bearer!r}; choose one of {', '.join(BEARERS)}")
 
+
+
+# -- faults ----------------------------------------------------------------------------------------
+
+LOST: Final = "lost"
+CORRUPTED: Final = "corrupted"
+INTEGRITY_MAC_BYTES: Final = 8  # SCP80's AES cryptographic checksum (TS 102 225): 8 bytes
+
+
+@dataclass(frozen=True)
+class FaultRates:
+    """Probabilities that one packet is lost, or else arrives corrupted."""
+
+    loss: float = 0.0
+    corruption: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name, value in (("loss", self.loss), ("corruption", self.corruption)):
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} rate must be in 0..1, not {value}")
+        if self.loss + self.corruption > 1.0:
+            raise ValueError("loss and corruption rates add up to more than 1")
+
+    @property
+    def active(self) -> bool:
+        return self.loss > 0.0 or self.corruption > 0.0
+
+
+class ChannelFaults:
+    """Seeded loss and corruption of the packets of one channel (both directions).
+
+    Attributes:
+        lost, corrupted: how many packets each fault took.
+    """
+
+    def __init__(self, rates: FaultRates, rng: RandomSource) -> None:
+        self.rates = rates
+        self._draw = random.Random(int.from_bytes(rng.fork("draws").bytes(16), "big"))
+        self._integrity = CmacKey(rng.fork("integrity key").bytes(16))
+        self.lost = 0
+        self.corrupted = 0
+
+    def transmit(self, packet: bytes) -> str | None:
+        """Send one packet: ``None`` if it arrived intact, else :data:`LOST` or
+        :data:`CORRUPTED` (the receiver's integrity check discarded it)."""
+        draw = self._draw.random()
+        if draw < self.rates.loss:
+            self.lost += 1
+            return LOST
+        if draw >= self.rates.loss + self.rates.corruption:
+            return None
+        sealed = packet + self._seal(packet)
+        bit = self._draw.randrange(8 * len(sealed))
+        damaged = bytearray(sealed)
+        damaged[bit // 8] ^= 0x80 >> (bit % 8)
+        if self._intact(bytes(damaged)):
+            return None
+        self.corrupted += 1
+        return CORRUPTED
+
+    def _seal(self, packet: bytes) -> bytes:
+        return self._integrity.mac(packet)[:INTEGRITY_MAC_BYTES]
+
+    def _intact(self, sealed: bytes) -> bool:
+        body, mac = sealed[:-INTEGRITY_MAC_BYTES], sealed[-INTEGRITY_MAC_BYTES:]
+        return len(sealed) > INTEGRITY_MAC_BYTES and hmac.compare_digest(self._seal(body), mac)

@@ -19,6 +19,7 @@ signatures do not, because ``cryptography`` draws their nonces itself.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from dataclasses import dataclass
 from typing import Final
@@ -155,6 +156,17 @@ def issue(
     return certs.sign_certificate(body, signer.private_key)
 
 
+def _ecasd(
+    eum: Party, curve: ecc.Curve, rng: RandomSource, eid: bytes, image_number: bytes | None
+) -> Party:
+    """An ECASD key pair and the certificate the EUM issues for it (``5F20`` = the EID)."""
+    key = ecc.generate_private_key(curve, rng)
+    certificate = issue(eum, key.public_key(), curve, rng,
+                        key_usage=certs.KEY_USAGE_KEY_AGREEMENT, subject_identifier=eid,
+                        image_number=image_number)
+    return Party(key, curve, certificate)
+
+
 def _party(
     signer: Party, curve: ecc.Curve, rng: RandomSource, certificate_type: int | None
 ) -> Party:
@@ -204,19 +216,29 @@ class Pki:
         eid_bytes = eid_to_bytes(chosen_eid)
         ci = Party(ecc.generate_private_key(ci_curve, base.fork("ci")), ci_curve)
         eum = _party(ci, eum_curve, base.fork("eum"), None)
-        ecasd_rng = base.fork("ecasd")
-        ecasd_key = ecc.generate_private_key(ecasd_curve, ecasd_rng)
-        ecasd_cert = issue(eum, ecasd_key.public_key(), ecasd_curve, ecasd_rng,
-                           key_usage=certs.KEY_USAGE_KEY_AGREEMENT,
-                           subject_identifier=eid_bytes, image_number=image_number)
+        ecasd = _ecasd(eum, ecasd_curve, base.fork("ecasd"), eid_bytes, image_number)
         return cls(
             ci=ci,
             eum=eum,
             sm_dp=_party(ci, dp_curve, base.fork("sm-dp"), certs.CERTIFICATE_TYPE_SM_DP),
             sm_sr=_party(ci, sr_curve, base.fork("sm-sr"), certs.CERTIFICATE_TYPE_SM_SR),
-            ecasd=Party(ecasd_key, ecasd_curve, ecasd_cert),
+            ecasd=ecasd,
             eid=chosen_eid,
         )
+
+    def for_device(self, rng: RandomSource, *, eid: str | None = None) -> Pki:
+        """The same CI, EUM, SM-DP and SM-SR with another eUICC (a fleet's next card).
+
+        The new card gets its own EID (from ``rng`` unless given) and ECASD key, on this
+        PKI's ECASD curve, and the EUM issues its certificate.
+
+        Raises:
+            ValueError: ``eid`` is not a valid EID.
+        """
+        chosen_eid = make_eid(rng.fork("eid")) if eid is None else eid
+        ecasd = _ecasd(self.eum, self.ecasd.curve, rng.fork("ecasd"), eid_to_bytes(chosen_eid),
+                       None)
+        return dataclasses.replace(self, ecasd=ecasd, eid=chosen_eid)
 
     @property
     def eid_bytes(self) -> bytes:

@@ -4,6 +4,14 @@ It answers ES3 requests from the SM-DP (PROTOCOL.md §2.1) and turns them into E
 the ISD-R (§2.2, §3, §7). ES8 data from the SM-DP arrives as ready-made script items; the SM-SR
 wraps them in a script addressed to the target security domain without reading them, and hands
 the card's response script back unread: it never holds profile plain text or ISD-P keys.
+
+When an ES5 packet is lost (:class:`~m2mrsp.wire.MessageLost`), the SM-SR sends the exchange
+again, up to ``max_retries`` times (the card answers a repeated exchange from memory, see
+:class:`~m2mrsp.wire.Link`). If the card stays silent the ES3 call fails with
+:class:`Es5Unreachable`. Where the card's state is then unknown (it may have executed the lost
+command), the EIS record stays, marked with what the SM-SR still owes the card in
+``ProfileRecord.pending``: :data:`PENDING_DELETE` (an ISD-P to delete) or
+:data:`PENDING_ENABLE` (an enabling whose outcome is not known yet).
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ from m2mrsp.errors import CardError, Es3Error, M2mRspError
 from m2mrsp.protocol import apdu, es3, es5
 from m2mrsp.protocol.notification import Notification
 from m2mrsp.timing import span
+from m2mrsp.wire import MessageLost
 
 _log = logging.getLogger(__name__)
 
@@ -25,6 +34,13 @@ IN_CREATION = "In-Creation"
 CREATED = "Created"
 DISABLED = "Disabled"
 ENABLED = "Enabled"
+DEFAULT_MAX_RETRIES = 3
+PENDING_DELETE = "delete"
+PENDING_ENABLE = "enable"
+
+
+class Es5Unreachable(M2mRspError):
+    """The eUICC did not answer an ES5 exchange, however often it was sent."""
 
 
 @dataclass
@@ -38,6 +54,7 @@ class ProfileRecord:
     required_memory: int = 0
     pol2: str = ""
     subscription_address: dict[str, str] = field(default_factory=dict)
+    pending: str = ""
 
 
 @dataclass
@@ -74,11 +91,20 @@ class Eis:
 
 
 class SmSr:
-    """SM-SR with its EIS store; ``connect_card`` gives it the ES5 channel to each eUICC."""
+    """SM-SR with its EIS store; ``register`` gives it the ES5 channel to each eUICC.
+
+    Attributes:
+        max_retries: how often a lost ES5 exchange is sent again.
+        retransmissions: how many ES5 exchanges were sent again, all cards together.
+    """
 
     name = "SM-SR"
 
-    def __init__(self) -> None:
+    def __init__(self, max_retries: int = DEFAULT_MAX_RETRIES) -> None:
+        if max_retries < 0:
+            raise ValueError(f"max retries must be 0 or more, not {max_retries}")
+        self.max_retries = max_retries
+        self.retransmissions = 0
         self._eis: dict[bytes, Eis] = {}
         self._es5: dict[bytes, Callable[[bytes], bytes]] = {}
         self._handlers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
@@ -94,6 +120,11 @@ class SmSr:
         """ES1: the EUM registers an eUICC; ``es5_link`` reaches its ISD-R."""
         self._eis[eis.eid] = eis
         self._es5[eis.eid] = es5_link
+
+    def deregister(self, eid: bytes) -> None:
+        """Forget an eUICC's EIS and channel (a campaign keeps no card once it is checked)."""
+        self._eis.pop(eid, None)
+        self._es5.pop(eid, None)
 
     def eis(self, eid: bytes) -> Eis:
         """The EIS of ``eid`` (for reports and tests; the SM-DP uses ES3.GetEIS)."""
@@ -154,19 +185,27 @@ class SmSr:
             del eis.profiles[aid]
             raise
         except M2mRspError:
-            # The card's answer is unreadable: it may have created the ISD-P, so delete it
-            # (an unknown AID is refused, which is fine) before forgetting the record.
-            self._try_delete(eis, aid)
-            del eis.profiles[aid]
+            # The card's answer is unreadable or never came: it may have created the ISD-P, so
+            # delete it (an unknown AID is refused, which is fine) before forgetting the record,
+            # or keep the record for a later deletion when the card cannot be reached.
+            if self._try_delete(eis, aid):
+                del eis.profiles[aid]
+            else:
+                record.pending = PENDING_DELETE
             raise
         record.state = CREATED
         return {"IsdPAid": aid.hex().upper(), "EuiccResponseData": response.hex().upper()}
 
-    def _try_delete(self, eis: Eis, aid: bytes) -> None:
+    def _try_delete(self, eis: Eis, aid: bytes) -> bool:
+        """DELETE ``aid``; False only when the card could not be reached."""
         try:
             self._run_apdus(eis, apdu.ISD_R_AID, [apdu.build_delete(aid).to_bytes()])
+        except Es5Unreachable as err:
+            _log.info("clean-up DELETE of %s: %s", aid.hex().upper(), err)
+            return False
         except M2mRspError as err:
             _log.info("clean-up DELETE of %s: %s", aid.hex().upper(), err)
+        return True
 
     @staticmethod
     def _allocate_aid(eis: Eis) -> bytes:
@@ -183,7 +222,7 @@ class SmSr:
         if target != apdu.ISD_R_AID and target not in eis.profiles:
             raise Es3Error(f"no ISD-P {target.hex().upper()} on this eUICC")
         script = es5.build_command_script([es3.hex_field(fields, "Data")])
-        response = self._es5[eis.eid](es5.frame(target, script))
+        response = self._send(eis, es5.frame(target, script))
         return {"EuiccResponseData": response.hex().upper()}
 
     def _download_completed(self, fields: dict[str, Any]) -> dict[str, Any]:
@@ -204,8 +243,12 @@ class SmSr:
         if record.state != DISABLED:
             raise Es3Error(f"profile {record.iccid} is not disabled on this eUICC")
         enable = apdu.build_enable_profile(record.aid).to_bytes()
-        response = self._run_apdus(eis, apdu.ISD_R_AID, [enable])
-        notification, deleted = self._collect_notification(eis)
+        try:
+            response = self._run_apdus(eis, apdu.ISD_R_AID, [enable])
+            notification, deleted = self._collect_notification(eis)
+        except Es5Unreachable:
+            record.pending = PENDING_ENABLE
+            raise
         if notification.enabled_aid != record.aid:
             raise Es3Error("the eUICC reported another profile enabled")
         for other in eis.profiles.values():
@@ -224,7 +267,7 @@ class SmSr:
             the notification and the AIDs the card deleted on confirming it (POL1 "delete on
             disable").
         """
-        answer = self._es5[eis.eid](es5.frame(apdu.ISD_R_AID, es5.PUSH))
+        answer = self._send(eis, es5.frame(apdu.ISD_R_AID, es5.PUSH))
         notification = Notification.decode(answer)
         eis.notifications_seen.append(notification.sequence_number)
         confirmation = apdu.build_notification_confirmation(notification.sequence_number)
@@ -237,16 +280,39 @@ class SmSr:
         record = self._record(eis, fields)
         if record.state == ENABLED:
             raise Es3Error("the enabled profile cannot be deleted")
-        response = self._run_apdus(eis, apdu.ISD_R_AID, [apdu.build_delete(record.aid).to_bytes()])
+        delete = apdu.build_delete(record.aid).to_bytes()
+        try:
+            response = self._run_apdus(eis, apdu.ISD_R_AID, [delete])
+        except Es5Unreachable:
+            record.pending = PENDING_DELETE
+            raise
         del eis.profiles[record.aid]
         return {"EuiccResponseData": response.hex().upper()}
 
     # -- ES5 ----------------------------------------------------------------------------------
 
+    def _send(self, eis: Eis, message: bytes) -> bytes:
+        """One ES5 exchange, sent again up to ``max_retries`` times while packets get lost.
+
+        Raises:
+            Es5Unreachable: no answer came back, however often it was sent.
+        """
+        link = self._es5[eis.eid]
+        attempt = link
+        for tries in range(self.max_retries + 1):
+            if tries:
+                self.retransmissions += 1
+            try:
+                return attempt(message)
+            except MessageLost as err:
+                _log.info("ES5 attempt %d: %s", tries + 1, err)
+            attempt = getattr(link, "resend", link)
+        raise Es5Unreachable(f"no answer from the eUICC after {self.max_retries + 1} attempts")
+
     def _run_apdus(self, eis: Eis, target: bytes, commands: list[bytes]) -> bytes:
         """Send C-APDUs in one script; raise :class:`CardError` unless every one answers 9000."""
         script = es5.build_command_script([es5.command_item(c) for c in commands])
-        response = self._es5[eis.eid](es5.frame(target, script))
+        response = self._send(eis, es5.frame(target, script))
         items = es5.parse_response_script(response)
         for _, rapdu in items:
             _, sw = apdu.split_response(rapdu)
