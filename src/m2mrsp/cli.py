@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import NoReturn, TextIO
 
-from m2mrsp import __version__, bench
+from m2mrsp import __version__, bench, campaign_report
 from m2mrsp.crypto.ecc import CURVES
 from m2mrsp.crypto.kdf import DEFAULT_KDF, KDFS
 from m2mrsp.entities.smdp import DEFAULT_SEGMENTS_PER_CALL
@@ -88,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--key-log", type=Path, help="write the session secrets (lab use only)")
     commands.add_parser("info", help="print the back-end and build details")
     bench.add_parser(commands)
+    campaign_report.add_parser(commands)
     return parser
 
 
@@ -170,6 +171,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             _info(sys.stdout)
         elif args.command == "bench":
             bench.run_command(args, sys.stdout)
+        elif args.command == "campaign":
+            campaign_report.run_command(args, sys.stdout)
         else:
             _run(args, sys.stdout)
     except (M2mRspError, ValueError) as err:

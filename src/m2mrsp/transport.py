@@ -331,7 +331,8 @@ class ChannelFaults:
         if draw >= self.rates.loss + self.rates.corruption:
             return None
         sealed = packet + self._seal(packet)
-        bit = self._draw.randrange(8 * len(sealed))
+        # One draw per packet, whatever its length, so the draws of later packets stay put.
+        bit = int(self._draw.random() * 8 * len(sealed))
         damaged = bytearray(sealed)
         damaged[bit // 8] ^= 0x80 >> (bit % 8)
         if self._intact(bytes(damaged)):

@@ -96,6 +96,7 @@ class SmSr:
     Attributes:
         max_retries: how often a lost ES5 exchange is sent again.
         retransmissions: how many ES5 exchanges were sent again, all cards together.
+        unreachable: how many ES5 exchanges were given up (:class:`Es5Unreachable`).
     """
 
     name = "SM-SR"
@@ -105,6 +106,7 @@ class SmSr:
             raise ValueError(f"max retries must be 0 or more, not {max_retries}")
         self.max_retries = max_retries
         self.retransmissions = 0
+        self.unreachable = 0
         self._eis: dict[bytes, Eis] = {}
         self._es5: dict[bytes, Callable[[bytes], bytes]] = {}
         self._handlers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
@@ -307,6 +309,7 @@ class SmSr:
             except MessageLost as err:
                 _log.info("ES5 attempt %d: %s", tries + 1, err)
             attempt = getattr(link, "resend", link)
+        self.unreachable += 1
         raise Es5Unreachable(f"no answer from the eUICC after {self.max_retries + 1} attempts")
 
     def _run_apdus(self, eis: Eis, target: bytes, commands: list[bytes]) -> bytes:
