@@ -207,3 +207,28 @@ def test_trace_and_key_log_let_an_outsider_recompute_every_segment(
 def test_a_package_without_header_is_refused(backend: Any) -> None:
     with pytest.raises(ProvisioningError, match="header"):
         provision(tlv.encode_tlv(0xB0, b"\x80\x00"), Options(backend=backend.NAME))
+
+
+def test_an_eum_certificate_from_another_ci_stops_before_creation(backend: Any) -> None:
+    from dataclasses import replace
+
+    from m2mrsp.crypto import ecc
+    from m2mrsp.entities.pki import Party, issue
+    from m2mrsp.protocol import certs
+    from m2mrsp.provisioning import make_pki, run_phases, set_up
+    from m2mrsp.rng import RandomSource
+    from m2mrsp.saip.builder import build_default_profile
+
+    options = Options(backend=backend.NAME, seed=12)
+    pki = make_pki(options)
+    rng = RandomSource(99, "rogue")
+    rogue_ci = Party(ecc.generate_private_key(ecc.P256, rng), ecc.P256)
+    # The EUM's own key, certified by a CI the SM-DP does not trust.
+    forged = issue(rogue_ci, pki.eum.public_key, pki.eum.curve, rng,
+                   key_usage=certs.KEY_USAGE_SIGNATURE)
+    world = set_up(options, pki=replace(pki, eum=replace(pki.eum, certificate=forged)))
+    package = build_default_profile(target_size=0)
+    with pytest.raises(ProvisioningError, match="ISD-P creation failed: certificate"):
+        run_phases(world, package, "89000123456789012341")
+    assert world.euicc.isd_ps == {}
+    assert world.smsr.eis(world.eid).profiles == {}

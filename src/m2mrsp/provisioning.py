@@ -167,7 +167,7 @@ class Fleet:
         self.pki = make_pki(options) if pki is None else pki
         self.smsr = SmSr(options.max_retries)
         credentials = Credentials(self.pki.sm_dp.private_key, self.pki.sm_dp.certificate_bytes,
-                                  self.pki.eum.public_key)
+                                  self.pki.ci.public_key)
         self.smdp = SmDp(
             credentials, self.wire.link("ES3", SmDp.name, self.smsr.name, self.smsr.handle_es3),
             self.wire, self.backend, self._rng.fork("sm-dp"), kdf=options.kdf,

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from m2mrsp.errors import CardError, Es3Error, ProfileRefusedError, ProvisioningError
 from m2mrsp.hotpath.types import Backend, Scp03tState
 from m2mrsp.keylog import KeyLog
-from m2mrsp.protocol import apdu, es3, es5
+from m2mrsp.protocol import apdu, certs, es3, es5
 from m2mrsp.protocol.keyest import OffCardKeyAgreement
 from m2mrsp.protocol.scp03t import HostSession, StaticKeys
 from m2mrsp.rng import RandomSource
@@ -33,11 +33,11 @@ DEFAULT_SEGMENTS_PER_CALL = 4
 
 @dataclass(frozen=True)
 class Credentials:
-    """What the SM-DP holds: its signing key and certificate, and the EUM key it trusts."""
+    """What the SM-DP holds: its signing key and certificate, and the CI key it trusts."""
 
     private_key: ec.EllipticCurvePrivateKey = field(repr=False)
     certificate: bytes
-    eum_public_key: ec.EllipticCurvePublicKey
+    ci_public_key: ec.EllipticCurvePublicKey
 
 
 @dataclass
@@ -135,14 +135,28 @@ class SmDp:
     # -- key establishment (PROTOCOL.md §4) ---------------------------------------------------
 
     def prepare_key_agreement(self, eid: bytes, eis: dict[str, Any]) -> OffCardKeyAgreement:
-        """Check CERT.ECASD.ECKA from the EIS against the EUM key before creating anything."""
+        """Check the EIS's CERT.EUM against the CI, then CERT.ECASD.ECKA against the EUM key.
+
+        Both come before anything is created on the card (PROTOCOL.md §3.1, §4.2).
+
+        Raises:
+            TlvError, CertificateError: a certificate is malformed or not accepted.
+        """
         ecasd_certificate = es3.hex_field(eis, "EcasdCertificate")
+        eum_certificate = es3.hex_field(eis, "EumCertificate")
+        with span("verify EUM certificate"):
+            ci_key = self._credentials.ci_public_key
+            eum = certs.parse_certificate(eum_certificate)
+            certs.verify_certificate(
+                eum, ci_key, issuer_key_identifier=certs.key_identifier(ci_key),
+                key_usage=certs.KEY_USAGE_SIGNATURE,
+            )
         with span("verify ECASD certificate"):
             return OffCardKeyAgreement(
                 dp_certificate=self._credentials.certificate,
                 dp_private_key=self._credentials.private_key,
                 ecasd_certificate=ecasd_certificate,
-                eum_public_key=self._credentials.eum_public_key,
+                eum_public_key=eum.body.public_key,
                 rng=self._rng,
                 eid=eid,
                 kdf=self._kdf,
