@@ -9,10 +9,8 @@ the ``provision()`` call. After the back-ends, the same iteration times the cost
 
 The cost floor (:class:`CostFloor`) is the public-key work a conforming provisioning cannot
 avoid, timed on the crypto primitives directly (PERF_ANCHORS.md §6.1 counts: four signature
-verifications, one key generation, one signature, two ECDH, two X9.63 KDFs). Known
-shortcomings: the current SM-DP performs three verifications, not four (it trusts the EUM key
-from the EIS without checking CERT.EUM against the CI), so the floor holds one verification
-the implementation does not do yet; and loading public keys from points is left out of it.
+verifications, one key generation, one signature, two ECDH, two X9.63 KDFs), as the
+provisioning performs them. Known shortcoming: loading public keys from points is left out.
 
 ``--throughput S`` adds provisionings per second: each back-end runs back to back for ``S``
 seconds of wall time, in slices that alternate between back-ends, pinned to one core.
