@@ -61,6 +61,7 @@ DEFAULT_BATCH: Final = 200
 BATCHES_PER_WORKER: Final = 4
 IN_FLIGHT_PER_WORKER: Final = 2
 LOCAL: Final = "local"
+PROFILER_SETTING: Final = "distributed.worker.profile.enabled"
 DEFAULT_DASK_WORKERS: Final = 2
 ICCID_PREFIX: Final = "89"
 ICCID_SEED_DIGITS: Final = 5
@@ -447,12 +448,22 @@ def _distributed() -> Any:
     return distributed
 
 
+def _dask_config() -> Any:
+    """``dask.config`` (untyped, hence ``Any``)."""
+    import dask
+
+    return dask.config
+
+
 def _dask_client(config: CampaignConfig) -> tuple[Any, Any, int]:
     """``(client, local cluster or None, workers)`` for ``config.dask``."""
     import logging
 
     dask = _distributed()
     if config.dask == LOCAL:
+        # The workers' statistical profiler samples every thread each 10 ms, which costs
+        # CPU and GIL time the batches need; a remote cluster keeps its own configuration.
+        _dask_config().set({PROFILER_SETTING: False})
         cluster = dask.LocalCluster(n_workers=config.workers, threads_per_worker=1,
                                     processes=True, dashboard_address=None,
                                     silence_logs=logging.ERROR)
