@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from m2mrsp import campaign
 from m2mrsp.campaign import (
     BatchSpec,
     CampaignConfig,
@@ -153,3 +154,29 @@ def test_bad_campaign_arguments_give_one_line(capsys: pytest.CaptureFixture[str]
     assert main(["campaign", "--devices", "2", "--loss-rate", "0.7", "--corruption-rate", "0.7",
                  "--output", str(tmp_path / "x")]) == 1
     assert "add up to more than 1" in capsys.readouterr().err
+
+
+def test_a_campaign_on_a_dask_scheduler_given_by_address(tmp_path: Path) -> None:
+    distributed = pytest.importorskip("distributed", reason="dask[distributed] is not installed")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster:
+        document, rows = _campaign(tmp_path, "remote", "--devices", "4", "--seed", "2",
+                                   "--dask", cluster.scheduler_address)
+    executor = document["executor"]
+    assert isinstance(executor, dict)
+    assert executor["name"] == f"dask {cluster.scheduler_address} (1 worker)"
+    assert document["outcomes"] == {"provisioned": 4, "failed cleanly": 0, "needs retry": 0,
+                                    "inconsistent": 0}
+    assert [row["iccid"] for row in rows] == [device_iccid(2, i) for i in range(4)]
+
+
+def test_an_unreachable_scheduler_is_one_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("distributed", reason="dask[distributed] is not installed")
+    monkeypatch.setattr(campaign, "DASK_CONNECT_TIMEOUT_S", 0.5)
+    code = main(["campaign", "--devices", "2", "--dask", "tcp://127.0.0.1:9",
+                 "--output", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1
+    assert err.startswith("m2mrsp: error: cannot reach the Dask scheduler at tcp://127.0.0.1:9")

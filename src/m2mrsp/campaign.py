@@ -61,6 +61,7 @@ DEFAULT_BATCH: Final = 200
 BATCHES_PER_WORKER: Final = 4
 IN_FLIGHT_PER_WORKER: Final = 2
 LOCAL: Final = "local"
+DASK_CONNECT_TIMEOUT_S: Final = 10
 PROFILER_SETTING: Final = "distributed.worker.profile.enabled"
 DEFAULT_DASK_WORKERS: Final = 2
 ICCID_PREFIX: Final = "89"
@@ -468,7 +469,10 @@ def _dask_client(config: CampaignConfig) -> tuple[Any, Any, int]:
                                     processes=True, dashboard_address=None,
                                     silence_logs=logging.ERROR)
         return dask.Client(cluster), cluster, config.workers
-    client = dask.Client(config.dask)
+    try:
+        client = dask.Client(config.dask, timeout=DASK_CONNECT_TIMEOUT_S)
+    except OSError as err:
+        raise ValueError(f"cannot reach the Dask scheduler at {config.dask}: {err}") from None
     workers = max(1, len(client.scheduler_info().get("workers", {})))
     return client, None, workers
 
@@ -505,7 +509,7 @@ def run_campaign(config: CampaignConfig, sink: Sink | None = None) -> Run:
     """Provision every device of ``config``; ``sink`` sees each batch result as it arrives.
 
     Raises:
-        ValueError: a bad configuration.
+        ValueError: a bad configuration, or a Dask scheduler that cannot be reached.
         ImportError: ``dask`` asked for but ``distributed`` is not installed.
     """
     config.validate()
@@ -519,12 +523,16 @@ def run_campaign(config: CampaignConfig, sink: Sink | None = None) -> Run:
     if config.dask is None:
         size = config.batch(config.workers)
         startup, elapsed = _run_pool(config, size, collect)
-        executor, workers = f"process pool ({config.workers} workers)", config.workers
+        executor, workers = f"process pool ({_workers(config.workers)})", config.workers
     else:
         startup, elapsed, workers, size = _run_dask(config, collect)
         where = "LocalCluster" if config.dask == LOCAL else config.dask
-        executor = f"dask {where} ({workers} workers)"
+        executor = f"dask {where} ({_workers(workers)})"
     return Run(config, totals, executor, workers, size, elapsed, startup, peak_rss_bytes())
+
+
+def _workers(count: int) -> str:
+    return f"{count} worker" + ("" if count == 1 else "s")
 
 
 def random_seed() -> int:
