@@ -21,10 +21,20 @@ from m2mrsp.consistency import (
 from m2mrsp.entities import smsr as smsr_module
 from m2mrsp.entities.euicc import LifeCycle
 from m2mrsp.errors import ProvisioningError
+from m2mrsp.protocol import apdu, es5
 from m2mrsp.provisioning import Device, Fleet, Options
 from m2mrsp.rng import RandomSource
 from m2mrsp.saip.builder import build_default_profile
-from m2mrsp.transport import CORRUPTED, LOST, ChannelFaults, FaultRates, HttpsBearer
+from m2mrsp.transport import (
+    CORRUPTED,
+    LOST,
+    ChannelFaults,
+    Es3Model,
+    FaultRates,
+    HttpsBearer,
+    NetworkModel,
+    SmsBearer,
+)
 from m2mrsp.wire import MessageLost, Wire
 
 ICCID = "89000123456789012341"
@@ -201,3 +211,19 @@ def test_seeded_faults_over_many_devices_never_leave_one_inconsistent(package: b
         fleet.remove(device)
     assert set(ends) == {PROVISIONED, FAILED_CLEANLY, NEEDS_RETRY}
     assert fleet.smsr.retransmissions > 0
+
+
+def test_timeouts_are_booked_per_bearer_and_reopen_an_https_session() -> None:
+    sms = NetworkModel(Es3Model(), SmsBearer(timeout_s=45.0))
+    assert sms.book_timeout("enabling", "ES5") == 45.0
+    assert sms.book_timeout("enabling", "ES8") == 0.0
+    assert sms.seconds_by_phase == {"enabling": 45.0} and sms.total_s == 45.0
+    bearer = HttpsBearer(rtt_s=0.1, push_delay_s=1.0, timeout_s=7.0)
+    https = NetworkModel(Es3Model(), bearer)
+    request = es5.frame(apdu.ISD_R_AID, bytes(20))
+    opening = https.book("x", "ES5", request, bytes(10))
+    steady = https.book("x", "ES5", request, bytes(10))
+    assert opening == pytest.approx(steady + 1.0 + 3 * 0.1)
+    assert https.book_timeout("x", "ES5") == 7.0
+    # After a timeout the admin session is gone: the next exchange opens it again.
+    assert https.book("x", "ES5", request, bytes(10)) == pytest.approx(opening)
