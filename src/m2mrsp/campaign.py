@@ -43,7 +43,13 @@ from typing import Any, Final
 
 import numpy as np
 
-from m2mrsp.consistency import INCONSISTENT, OUTCOMES, check_consistency, outcome
+from m2mrsp.consistency import (
+    INCONSISTENT,
+    OUTCOMES,
+    PROVISIONED,
+    check_consistency,
+    outcome,
+)
 from m2mrsp.entities.smdp import DEFAULT_SEGMENTS_PER_CALL
 from m2mrsp.entities.smsr import DEFAULT_MAX_RETRIES
 from m2mrsp.errors import M2mRspError
@@ -358,7 +364,7 @@ class Totals:
         self._cpu.append(batch.cpu_ns)
         self._network.append(network)
         self._latency.append(protocol + network)
-        self._provisioned.append(batch.outcome == OUTCOMES.index("provisioned"))
+        self._provisioned.append(batch.outcome == OUTCOMES.index(PROVISIONED))
 
     @property
     def devices(self) -> int:

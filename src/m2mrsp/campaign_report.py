@@ -25,6 +25,7 @@ from m2mrsp import backend as backends
 from m2mrsp.bench import read_profile
 from m2mrsp.bench_report import environment, prepare_folder
 from m2mrsp.campaign import (
+    DEFAULT_DASK_WORKERS,
     LOCAL,
     PROTOCOL_PHASES,
     STAGES,
@@ -297,8 +298,7 @@ def config_from_args(args: argparse.Namespace) -> CampaignConfig:
     else:
         profile = ProfileChoice(spec.name, spec.package)
     dask = args.dask
-    default_workers = 2 if dask == LOCAL else len(os.sched_getaffinity(0)) if hasattr(
-        os, "sched_getaffinity") else os.cpu_count() or 1
+    default_workers = DEFAULT_DASK_WORKERS if dask == LOCAL else _cpus()
     config = CampaignConfig(
         devices=args.devices, profile=profile, workers=args.workers or default_workers,
         dask=dask, batch_size=args.batch_size, bearer=args.bearer, curve=args.curve,
@@ -308,6 +308,12 @@ def config_from_args(args: argparse.Namespace) -> CampaignConfig:
     )
     config.validate()
     return config
+
+
+def _cpus() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def write_results(document: dict[str, Any], folder: Path) -> list[Path]:
