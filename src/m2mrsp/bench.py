@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from m2mrsp import argtypes
 from m2mrsp import backend as backends
 from m2mrsp.crypto import ecc
 from m2mrsp.crypto.kdf import x963_kdf
@@ -416,25 +417,10 @@ def measure_throughput(
 # -- command line ---------------------------------------------------------------------------------
 
 
-def _count(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
-    return value
 
 
-def _seconds(text: str) -> float:
-    value = float(text)
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text}")
-    return value
 
 
-def _segment_size(text: str) -> int:
-    value = int(text)
-    if not 1 <= value <= MAX_SEGMENT_PLAINTEXT:
-        raise argparse.ArgumentTypeError(f"must be 1..{MAX_SEGMENT_PLAINTEXT}, not {value}")
-    return value
 
 
 def _names(choices: Sequence[str]) -> Callable[[str], tuple[str, ...]]:
@@ -455,10 +441,10 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     bench = commands.add_parser(
         "bench", help="time complete provisionings per back-end, profile and curve"
     )
-    bench.add_argument("--iterations", type=_count, default=DEFAULT_ITERATIONS,
+    bench.add_argument("--iterations", type=argtypes.count, default=DEFAULT_ITERATIONS,
                        help=f"measured provisionings per back-end and case "
                             f"(default {DEFAULT_ITERATIONS}; 0 only with --throughput)")
-    bench.add_argument("--warmup", type=_count, default=DEFAULT_WARMUP,
+    bench.add_argument("--warmup", type=argtypes.count, default=DEFAULT_WARMUP,
                        help=f"unmeasured runs first (default {DEFAULT_WARMUP})")
     bench.add_argument("--backend", type=_names(backends.NAMES), default=None,
                        help="comma-separated back-ends (default: every one available)")
@@ -466,14 +452,14 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
                        help="'default', 'default:BYTES' or a SAIP package file; repeatable")
     bench.add_argument("--curve", type=_names(sorted(ecc.CURVES)), default=("p256",),
                        help="comma-separated curves (default p256)")
-    bench.add_argument("--segment-size", type=_segment_size, default=None,
+    bench.add_argument("--segment-size", type=argtypes.segment_size, default=None,
                        help=f"plaintext bytes per SCP03t segment (1..{MAX_SEGMENT_PLAINTEXT}; "
                             "default: 79 for sms, else 1007)")
     bench.add_argument("--bearer", choices=BEARERS, default="none",
                        help="model the network time of ES3/ES5 over this bearer (default none)")
     bench.add_argument("--seed", type=int, default=None,
                        help="base seed; iteration i uses seed+i (default: a random one)")
-    bench.add_argument("--throughput", type=_seconds, default=None, metavar="SECONDS",
+    bench.add_argument("--throughput", type=argtypes.seconds, default=None, metavar="SECONDS",
                        help="also measure provisionings per second over this wall time, "
                             "per back-end and case, on one core")
     bench.add_argument("--output", type=Path, default=None,

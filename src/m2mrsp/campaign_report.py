@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any, Final, TextIO
 
-from m2mrsp import __version__
+from m2mrsp import __version__, argtypes
 from m2mrsp import backend as backends
 from m2mrsp.bench import read_profile
 from m2mrsp.bench_report import environment, prepare_folder
@@ -39,7 +39,6 @@ from m2mrsp.campaign import (
 from m2mrsp.consistency import OUTCOMES
 from m2mrsp.crypto.ecc import CURVES
 from m2mrsp.entities.smsr import DEFAULT_MAX_RETRIES
-from m2mrsp.hotpath.types import MAX_SEGMENT_PLAINTEXT
 from m2mrsp.stats import summarize
 from m2mrsp.transport import BEARERS
 
@@ -220,44 +219,24 @@ def report_text(document: dict[str, Any]) -> str:
 # -- command line ----------------------------------------------------------------------------------
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
 
 
-def _count(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
-    return value
 
 
-def _rate(text: str) -> float:
-    value = float(text)
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be a probability in 0..1, not {text}")
-    return value
 
 
-def _segment_size(text: str) -> int:
-    value = int(text)
-    if not 1 <= value <= MAX_SEGMENT_PLAINTEXT:
-        raise argparse.ArgumentTypeError(f"must be 1..{MAX_SEGMENT_PLAINTEXT}, not {value}")
-    return value
 
 
 def add_parser(commands: Any) -> argparse.ArgumentParser:
     """Register ``campaign`` on the CLI's sub-command action; return its parser."""
     parser = commands.add_parser(
         "campaign", help="provision N distinct eUICCs on a process pool or a Dask cluster")
-    parser.add_argument("--devices", type=_positive, required=True, help="how many eUICCs")
-    parser.add_argument("--workers", type=_positive, default=None,
+    parser.add_argument("--devices", type=argtypes.positive, required=True, help="how many eUICCs")
+    parser.add_argument("--workers", type=argtypes.positive, default=None,
                         help="worker processes (default: the CPUs here; 2 with --dask local)")
     parser.add_argument("--dask", default=None, metavar="ADDRESS|local",
                         help="run on the Dask scheduler at ADDRESS, or on a LocalCluster")
-    parser.add_argument("--batch-size", type=_positive, default=None,
+    parser.add_argument("--batch-size", type=argtypes.positive, default=None,
                         help="devices per task (default: about 4 tasks per worker, <= 200)")
     parser.add_argument("--profile", default="default",
                         help="'default', 'default:BYTES' (built per device with its own ICCID) "
@@ -268,14 +247,14 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=None,
                         help="derives every device's EID, keys, ICCID and faults "
                              "(default: a random one, written to the results)")
-    parser.add_argument("--loss-rate", type=_rate, default=0.0,
+    parser.add_argument("--loss-rate", type=argtypes.probability, default=0.0,
                         help="probability that an ES5 packet is lost (either direction)")
-    parser.add_argument("--corruption-rate", type=_rate, default=0.0,
+    parser.add_argument("--corruption-rate", type=argtypes.probability, default=0.0,
                         help="probability that an ES5 packet arrives corrupted")
-    parser.add_argument("--max-retries", type=_count, default=DEFAULT_MAX_RETRIES,
+    parser.add_argument("--max-retries", type=argtypes.count, default=DEFAULT_MAX_RETRIES,
                         help=f"how often the SM-SR resends a lost ES5 exchange "
                              f"(default {DEFAULT_MAX_RETRIES})")
-    parser.add_argument("--segment-size", type=_segment_size, default=None,
+    parser.add_argument("--segment-size", type=argtypes.segment_size, default=None,
                         help="plaintext bytes per SCP03t segment (default: 79 for sms, "
                              "else 1007)")
     parser.add_argument("--backend", choices=list(backends.NAMES), default=None,

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import NoReturn, TextIO
 
-from m2mrsp import __version__, bench, campaign_report
+from m2mrsp import __version__, argtypes, bench, campaign_report
 from m2mrsp.crypto.ecc import CURVES
 from m2mrsp.crypto.kdf import DEFAULT_KDF, KDFS
 from m2mrsp.entities.smdp import DEFAULT_SEGMENTS_PER_CALL
@@ -39,25 +39,10 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
-def _segment_size(text: str) -> int:
-    value = int(text)
-    if not 1 <= value <= MAX_SEGMENT_PLAINTEXT:
-        raise argparse.ArgumentTypeError(f"must be 1..{MAX_SEGMENT_PLAINTEXT}, not {value}")
-    return value
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
 
 
-def _profile_size(text: str) -> int:
-    value = int(text)
-    if not 1 <= value <= MAX_PROFILE_BYTES:
-        raise argparse.ArgumentTypeError(f"must be 1..{MAX_PROFILE_BYTES}, not {value}")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,13 +52,13 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="provision one profile and print the timing tree")
     run.add_argument("--profile", type=Path, help="a SAIP profile package (DER); default: "
                      "the embedded default profile")
-    run.add_argument("--profile-size", type=_profile_size, help="grow the default profile to "
-                     "about this many bytes")
+    run.add_argument("--profile-size", type=argtypes.bounded_int(1, MAX_PROFILE_BYTES),
+                     help="grow the default profile to about this many bytes")
     run.add_argument("--curve", choices=sorted(CURVES), default="p256")
-    run.add_argument("--segment-size", type=_segment_size, default=None,
+    run.add_argument("--segment-size", type=argtypes.segment_size, default=None,
                      help=f"plaintext bytes per SCP03t segment (1..{MAX_SEGMENT_PLAINTEXT}; "
                           "default: 79 for sms, else 1007)")
-    run.add_argument("--segments-per-call", type=_positive, default=None,
+    run.add_argument("--segments-per-call", type=argtypes.positive, default=None,
                      help="SCP03t segments per ES3 SendData (default: 1 for sms, else 4)")
     run.add_argument("--bearer", choices=BEARERS, default="none",
                      help="model the network time of ES3/ES5 over this bearer (default none)")
