@@ -35,6 +35,8 @@ from m2mrsp.hotpath.types import (
     TlvTable,
     UnwrapResult,
     WrapResult,
+    check_plaintext_length,
+    check_segment_size,
 )
 from m2mrsp.tlv import DEFAULT_MAX_DEPTH, MAX_LENGTH_OCTETS, MAX_TAG_OCTETS
 
@@ -189,10 +191,7 @@ class SegmentCipher:
         self, state: Scp03tState, data: bytes, tag: int = SEGMENT_TAG
     ) -> tuple[bytes, Scp03tState]:
         """Encrypt and MAC ``data`` as one TLV (PROTOCOL.md §5.6-5.7)."""
-        if len(data) > MAX_SEGMENT_PLAINTEXT:
-            raise ScpError(
-                ScpErrorKind.SEGMENT_TOO_LARGE, 0, 0, f"{len(data)} > {MAX_SEGMENT_PLAINTEXT}"
-            )
+        check_plaintext_length(len(data))
         state_in = _state_bytes(state)
         data = _as_bytes(data)
         with self._lock:
@@ -210,12 +209,7 @@ class SegmentCipher:
         self, state: Scp03tState, data: bytes, segment_size: int, tag: int = SEGMENT_TAG
     ) -> WrapResult:
         """Cut ``data`` into ``segment_size`` chunks and wrap each, in one C call."""
-        if segment_size < 1:
-            raise ScpError(ScpErrorKind.BAD_LENGTH, 0, 0, f"segment size {segment_size}")
-        if segment_size > MAX_SEGMENT_PLAINTEXT:
-            raise ScpError(
-                ScpErrorKind.SEGMENT_TOO_LARGE, 0, 0, f"{segment_size} > {MAX_SEGMENT_PLAINTEXT}"
-            )
+        check_segment_size(segment_size)
         state_in = _state_bytes(state)
         data = _as_bytes(data)
         full, rest = divmod(len(data), segment_size)
@@ -292,10 +286,7 @@ class SegmentCipher:
 
     def wrap_response(self, state: Scp03tState, data: bytes, tag: int = SEGMENT_TAG) -> bytes:
         """R-ENC (when there is data) and R-MAC of the answer to the command whose state this is."""
-        if len(data) > MAX_SEGMENT_PLAINTEXT:
-            raise ScpError(
-                ScpErrorKind.SEGMENT_TOO_LARGE, 0, 0, f"{len(data)} > {MAX_SEGMENT_PLAINTEXT}"
-            )
+        check_plaintext_length(len(data))
         state_in = _state_bytes(state)
         data = _as_bytes(data)
         with self._lock:

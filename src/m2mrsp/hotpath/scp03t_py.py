@@ -20,12 +20,13 @@ from m2mrsp.errors import ScpError, ScpErrorKind, TlvError
 from m2mrsp.hotpath.types import (
     BLOCK,
     MAC_LENGTH,
-    MAX_SEGMENT_PLAINTEXT,
     MAX_SEGMENT_TLV,
     SEGMENT_TAG,
     Scp03tState,
     UnwrapResult,
     WrapResult,
+    check_plaintext_length,
+    check_segment_size,
 )
 from m2mrsp.tlv import encode_length, read_header, tag_bytes
 
@@ -101,10 +102,7 @@ class SegmentCipher:
         self, state: Scp03tState, data: bytes, tag: int = SEGMENT_TAG
     ) -> tuple[bytes, Scp03tState]:
         """Encrypt and MAC ``data`` as one TLV (PROTOCOL.md §5.6-5.7)."""
-        if len(data) > MAX_SEGMENT_PLAINTEXT:
-            raise ScpError(
-                ScpErrorKind.SEGMENT_TOO_LARGE, 0, 0, f"{len(data)} > {MAX_SEGMENT_PLAINTEXT}"
-            )
+        check_plaintext_length(len(data))
         counter = state.counter + 1
         cipher_text = self._encrypt(self._command_icv(counter), _pad(data))
         header = tag_bytes(tag) + encode_length(len(cipher_text) + MAC_LENGTH)
@@ -115,12 +113,7 @@ class SegmentCipher:
         self, state: Scp03tState, data: bytes, segment_size: int, tag: int = SEGMENT_TAG
     ) -> WrapResult:
         """Cut ``data`` into ``segment_size`` chunks and wrap each (no segment for no data)."""
-        if segment_size < 1:
-            raise ScpError(ScpErrorKind.BAD_LENGTH, 0, 0, f"segment size {segment_size}")
-        if segment_size > MAX_SEGMENT_PLAINTEXT:
-            raise ScpError(
-                ScpErrorKind.SEGMENT_TOO_LARGE, 0, 0, f"{segment_size} > {MAX_SEGMENT_PLAINTEXT}"
-            )
+        check_segment_size(segment_size)
         tlvs: list[bytes] = []
         mcvs: list[bytes] = []
         for start in range(0, len(data), segment_size):
@@ -195,10 +188,7 @@ class SegmentCipher:
 
     def wrap_response(self, state: Scp03tState, data: bytes, tag: int = SEGMENT_TAG) -> bytes:
         """R-ENC (when there is data) and R-MAC of the answer to the command whose state this is."""
-        if len(data) > MAX_SEGMENT_PLAINTEXT:
-            raise ScpError(
-                ScpErrorKind.SEGMENT_TOO_LARGE, 0, 0, f"{len(data)} > {MAX_SEGMENT_PLAINTEXT}"
-            )
+        check_plaintext_length(len(data))
         cipher_text = self._encrypt(self._response_icv(state.counter), _pad(data)) if data else b""
         header = tag_bytes(tag) + encode_length(len(cipher_text) + MAC_LENGTH)
         r_mac = self._mac(self._rmac, state.mcv, header, cipher_text)[:MAC_LENGTH]

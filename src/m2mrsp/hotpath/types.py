@@ -41,6 +41,8 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
+from m2mrsp.errors import ScpError, ScpErrorKind
+
 SEGMENT_TAG = 0x86
 MAC_LENGTH = 8
 BLOCK = 16
@@ -61,6 +63,21 @@ TLV_TABLE_DTYPE = np.dtype(
 )
 
 TlvTable = npt.NDArray[np.void]
+
+
+def check_plaintext_length(length: int) -> None:
+    """Raise ``SEGMENT_TOO_LARGE`` (segment 0, offset 0) for more than one segment's data."""
+    if length > MAX_SEGMENT_PLAINTEXT:
+        raise ScpError(
+            ScpErrorKind.SEGMENT_TOO_LARGE, 0, 0, f"{length} > {MAX_SEGMENT_PLAINTEXT}"
+        )
+
+
+def check_segment_size(segment_size: int) -> None:
+    """Raise ``BAD_LENGTH`` below 1 and ``SEGMENT_TOO_LARGE`` above the largest segment."""
+    if segment_size < 1:
+        raise ScpError(ScpErrorKind.BAD_LENGTH, 0, 0, f"segment size {segment_size}")
+    check_plaintext_length(segment_size)
 
 
 @dataclass(frozen=True, slots=True)
