@@ -101,3 +101,50 @@ def test_a_file_that_is_not_a_profile_gives_one_line(
     assert code == 1
     assert message in err
     assert err.count("\n") == 1
+
+
+def test_a_seeded_default_run_is_byte_identical(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    traces = [tmp_path / f"trace{i}.jsonl" for i in range(2)]
+    for trace in traces:
+        assert _run(capsys, "run", "--seed", "7", "--trace", str(trace))[0] == 0
+    assert traces[0].read_bytes() == traces[1].read_bytes()
+
+
+def test_a_truncated_profile_names_the_offset(
+    capsys: pytest.CaptureFixture[str], ts48_profile: tuple[str, bytes], tmp_path: Path
+) -> None:
+    _, package = ts48_profile
+    path = tmp_path / "cut.der"
+    path.write_bytes(package[:5000])
+    code, _, err = _run(capsys, "run", "--profile", str(path))
+    assert code == 1
+    assert "is not a SAIP profile package: malformed TLV at offset" in err
+    assert err.count("\n") == 1
+
+
+def test_trace_and_key_log_must_differ(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    same = str(tmp_path / "same.txt")
+    code, _, err = _run(capsys, "run", "--trace", same, "--key-log", same)
+    assert (code, err) == (1, "m2mrsp: error: --trace and --key-log must name different files\n")
+
+
+def test_write_errors_and_closed_pipes_give_no_traceback(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    full = subprocess.run([sys.executable, "-m", "m2mrsp", "run", "--trace", "/dev/full"],
+                          capture_output=True, text=True, timeout=120)
+    assert full.returncode == 1
+    assert full.stderr == "m2mrsp: error: No space left on device\n"
+    piped = subprocess.run(f"{sys.executable} -m m2mrsp info | head -1", shell=True,
+                           capture_output=True, text=True, timeout=120)
+    assert "Traceback" not in piped.stderr
+    bad_setting = subprocess.run([sys.executable, "-m", "m2mrsp", "info"], capture_output=True,
+                                 text=True, timeout=120, env={"M2MRSP_NATIVE": "garbage",
+                                                              "PATH": "/usr/bin:/bin"})
+    assert bad_setting.returncode == 1
+    assert bad_setting.stderr == (
+        "m2mrsp: error: M2MRSP_NATIVE must be unset, 0 or 1, not 'garbage'\n"
+    )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -17,11 +18,13 @@ from typing import NoReturn, TextIO
 from m2mrsp import __version__, argtypes, bench, campaign_report
 from m2mrsp.crypto.ecc import CURVES
 from m2mrsp.crypto.kdf import DEFAULT_KDF, KDFS
+from m2mrsp.entities.euicc import DEFAULT_TOTAL_MEMORY
 from m2mrsp.entities.smdp import DEFAULT_SEGMENTS_PER_CALL
-from m2mrsp.errors import M2mRspError
+from m2mrsp.errors import M2mRspError, TlvError
 from m2mrsp.hotpath.types import MAX_SEGMENT_PLAINTEXT
-from m2mrsp.provisioning import Options, provision
+from m2mrsp.provisioning import Options, count_elements, provision
 from m2mrsp.report import network_lines, summary_lines, timing_tree, to_document
+from m2mrsp.rng import RandomSource
 from m2mrsp.timing import Recorder
 from m2mrsp.transport import BEARERS, default_segment_size, default_segments_per_call
 
@@ -52,8 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="provision one profile and print the timing tree")
     run.add_argument("--profile", type=Path, help="a SAIP profile package (DER); default: "
                      "the embedded default profile")
-    run.add_argument("--profile-size", type=argtypes.bounded_int(1, MAX_PROFILE_BYTES),
-                     help="grow the default profile to about this many bytes")
+    run.add_argument("--profile-size", type=argtypes.bounded_int(1, DEFAULT_TOTAL_MEMORY),
+                     help="grow the default profile to about this many bytes (the simulated "
+                     "eUICC holds 512 KiB)")
     run.add_argument("--curve", choices=sorted(CURVES), default="p256")
     run.add_argument("--segment-size", type=argtypes.segment_size, default=None,
                      help=f"plaintext bytes per SCP03t segment (1..{MAX_SEGMENT_PLAINTEXT}; "
@@ -81,7 +85,8 @@ def _read_profile(args: argparse.Namespace) -> bytes:
     if args.profile is None:
         from m2mrsp.saip.builder import build_default_profile
 
-        return build_default_profile(target_size=args.profile_size)
+        rng = None if args.seed is None else RandomSource(args.seed, "default profile")
+        return build_default_profile(target_size=args.profile_size, rng=rng)
     if args.profile_size is not None:
         raise ValueError("--profile-size only applies to the default profile")
     path: Path = args.profile
@@ -92,6 +97,10 @@ def _read_profile(args: argparse.Namespace) -> bytes:
         raise ValueError(f"cannot read {path}: {err.strerror or err}") from None
     if len(package) > MAX_PROFILE_BYTES:
         raise ValueError(f"{path} is larger than {MAX_PROFILE_BYTES} bytes")
+    try:
+        count_elements(package)
+    except TlvError as err:
+        raise ValueError(f"{path} is not a SAIP profile package: {err}") from None
     return package
 
 
@@ -120,6 +129,8 @@ def _run(args: argparse.Namespace, out: TextIO) -> None:
         seed=args.seed, kdf=args.kdf, backend=args.backend, enable=not args.no_enable,
         bearer=args.bearer,
     )
+    if args.trace is not None and args.trace == args.key_log:
+        raise ValueError("--trace and --key-log must name different files")
     recorder = Recorder()
     # Both files are opened before the run, so an unwritable path costs no provisioning.
     with _optional_output(args.key_log) as key_log, _optional_output(args.trace) as trace:
@@ -162,5 +173,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             _run(args, sys.stdout)
     except (M2mRspError, ValueError) as err:
         sys.stderr.write(f"m2mrsp: error: {err}\n")
+        return EXIT_FAILURE
+    except BrokenPipeError:
+        # The reader (``| head``) left: stop quietly, and keep Python from failing again when
+        # it flushes stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILURE
+    except OSError as err:
+        sys.stderr.write(f"m2mrsp: error: {err.strerror or err}\n")
         return EXIT_FAILURE
     return 0

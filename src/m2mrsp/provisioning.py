@@ -107,7 +107,9 @@ def profile_iccid(package: bytes) -> str:
     if header is None:
         raise ProvisioningError("the profile package is empty")
     if header.tag != HEADER_TAG:
-        raise ProvisioningError(f"the package starts with {header.tag:X}, not a header PE")
+        raise ProvisioningError(
+            f"the package starts with tag {header.tag:02X} at offset 0, not a header PE (A0)"
+        )
     fields = tlv.decode_fields(header.value(package), header.value_offset)
     if HEADER_ICCID_TAG not in fields:
         raise ProvisioningError("the profile header has no ICCID")

@@ -265,7 +265,9 @@ class SmDp:
         if response is None:
             raise ProvisioningError("the eUICC stopped before the end of the package")
         if not response.succeeded:
-            raise ProfileRefusedError(f"the eUICC refused the profile: {response}", response)
+            raise ProfileRefusedError(
+                f"the eUICC refused the profile: {response.describe()}", response
+            )
 
     def download_completed(self, eid: bytes, iccid: str, imsi: str | None) -> None:
         """ES3.ProfileDownloadCompleted: the SM-SR records the profile as Disabled."""

@@ -123,6 +123,24 @@ class EUICCResponse:
         """
         return not self.aborted and bool(self.statuses) and not self.statuses[-1].is_error
 
+    def describe(self) -> str:
+        """One line for people: each status by name, with its PE and package offset."""
+        parts = []
+        for status in self.statuses:
+            try:
+                name = Status(status.status).name.lower().replace("_", "-")
+            except ValueError:
+                name = "status"
+            text = f"{name} ({status.status})"
+            if status.identification is not None:
+                text += f" for PE {status.identification}"
+            if status.offset is not None:
+                text += f" at package offset {status.offset}"
+            parts.append(text)
+        if self.aborted:
+            parts.append("installation aborted")
+        return "; ".join(parts) or "no status"
+
     def encode(self) -> bytes:
         """DER ``30 L A0 L {PEStatus}* [81 00] [82 L message]``."""
         body = encode_tlv(TAG_PE_STATUS_LIST, b"".join(s.encode() for s in self.statuses))
