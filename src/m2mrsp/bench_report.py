@@ -296,11 +296,14 @@ def case_table(case: Case, operations: int | None = TERMINAL_OPERATIONS) -> list
     names = list(case.series)
     with_ratio = {"python", "native"} <= set(names)
     width = 36
-    head = f"{'ms':<{width}}" + "".join(f"{n + ' median':>15}{'p95':>9}{'IQR':>8}" for n in names)
+    # A space before every cell keeps columns apart even when a value outgrows its width.
+    head = f"{'ms':<{width}}" + "".join(
+        f" {n + ' median':>14} {'p95':>8} {'IQR':>7}" for n in names
+    )
 
     def line(label: str, per_backend: list[Sequence[int]]) -> str:
         stats = [summarize(samples) for samples in per_backend]
-        cells = "".join(f"{_ms(s.median):>15}{_ms(s.p95):>9}{_ms(s.iqr):>8}" for s in stats)
+        cells = "".join(f" {_ms(s.median):>14} {_ms(s.p95):>8} {_ms(s.iqr):>7}" for s in stats)
         text = f"{label[: width - 1]:<{width}}{cells}"
         if with_ratio:
             value = ratio(stats[names.index("native")].median, stats[names.index("python")].median)
