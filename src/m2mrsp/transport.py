@@ -61,7 +61,9 @@ class Exchange:
 class InterfaceModel(Protocol):
     def exchange(self, request: bytes, response: bytes) -> Exchange: ...
 
-    def timeout(self) -> float: ...
+    def time_out(self) -> float:
+        """Record that an exchange got no answer; the seconds the sender waited."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -73,8 +75,8 @@ class Es3Model:
     envelope_bytes: int = 800
     timeout_s: float = 30.0
 
-    def timeout(self) -> float:
-        """Seconds a caller waits before giving a call up."""
+    def time_out(self) -> float:
+        """A call got no answer: the caller waited ``timeout_s`` and gave it up."""
         return self.timeout_s
 
     def exchange(self, request: bytes, response: bytes) -> Exchange:
@@ -131,8 +133,8 @@ class SmsBearer:
     default_segment_size: int = 79
     segments_per_call: int = 1
 
-    def timeout(self) -> float:
-        """Seconds the SM-SR waits for a proof of receipt."""
+    def time_out(self) -> float:
+        """A packet got no proof of receipt: the SM-SR waited ``timeout_s``."""
         return self.timeout_s
 
     def exchange(self, request: bytes, response: bytes) -> Exchange:
@@ -203,8 +205,11 @@ class HttpsBearer:
         """SMS push, TCP handshake (1 RTT) and PSK-TLS 1.2 handshake (2 RTT)."""
         return self.push_delay_s + self.handshake_rtts * self.rtt_s
 
-    def timeout(self) -> float:
-        """Seconds the SM-SR waits for the card's POST; the session is then given up."""
+    def time_out(self) -> float:
+        """The card's POST never came: the SM-SR waited ``timeout_s``.
+
+        The admin session is given up, so the next exchange opens a new one.
+        """
         self._open = False
         return self.timeout_s
 
@@ -248,7 +253,7 @@ class NetworkModel:
         model = self._model(interface)
         if model is None:
             return 0.0
-        return self._advance(phase, model.timeout())
+        return self._advance(phase, model.time_out())
 
     @property
     def total_s(self) -> float:
